@@ -1,0 +1,13 @@
+"""Decode OTLP export requests at the edge into the normalized columnar schema (``store.schema``).
+
+Contract (the receivers, ``faultlens ingest`` and the tests rely on it):
+
+- ``parse_traces(body, fmt)`` / ``parse_logs`` / ``parse_metrics``: bytes (already decompressed)
+  in OTLP protobuf (``fmt="protobuf"``) or OTLP/JSON (``fmt="json"``: hex ids in any case, int64 as
+  strings or numbers, enums as ints, lowerCamelCase keys, unknown fields ignored) to the protobuf
+  request message. Raise ``collector.errors.MalformedPayload`` with a one-line reason otherwise.
+- ``decode_traces(request)`` / ``decode_logs`` / ``decode_metrics``: a parsed request to
+  ``Decoded``: one ``store.api.IngestBatch`` of Arrow tables plus the count and reason of the items
+  rejected (invalid ids, ...), for OTLP ``partial_success``. Never raises on content: a bad item is
+  counted and skipped, it never sinks its request.
+"""

@@ -1,0 +1,87 @@
+"""The store's interface: one Protocol to write, one to read. Their docstrings are the contract.
+
+Writers hand over columnar batches (Arrow tables in the schemas of ``store.schema``); readers get
+Arrow tables back. A conformance suite (tests/store/test_conformance.py) runs against every
+implementation of these Protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from store import schema
+
+
+@dataclass(frozen=True)
+class IngestBatch:
+    """What one export request decoded into. Every table uses the schema of the same name in
+    ``store.schema``; empty tables are allowed. ``ingested_ns`` and the ``resolved_agent_*`` columns
+    are filled by the writer, whatever the batch holds."""
+
+    spans: pa.Table = field(default_factory=lambda: schema.SPANS.empty_table())
+    span_events: pa.Table = field(default_factory=lambda: schema.SPAN_EVENTS.empty_table())
+    span_links: pa.Table = field(default_factory=lambda: schema.SPAN_LINKS.empty_table())
+    logs: pa.Table = field(default_factory=lambda: schema.LOGS.empty_table())
+    metrics: pa.Table = field(default_factory=lambda: schema.METRICS.empty_table())
+
+    @property
+    def item_count(self) -> int:
+        """Spans + log records + metric points: the unit the bounded queue counts."""
+        return self.spans.num_rows + self.logs.num_rows + self.metrics.num_rows
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    spans_written: int  # new rows; duplicates of already stored (trace_id, span_id) are not counted
+    spans_duplicate: int
+    logs_written: int
+    metric_points_written: int
+
+
+class StoreWriter(Protocol):
+    def write(self, batch: IngestBatch, timeout: float | None = None) -> WriteResult:
+        """Store ``batch`` and return only once it is committed: after this returns, the rows survive
+        a kill -9 of the process, and every reader sees them.
+
+        Idempotent: a (trace_id, span_id) already stored is kept as first written and not duplicated;
+        the same holds for span events/links (by span and index), logs (by ``log_id``) and metric
+        points (by ``point_id``). Spans whose parent is not stored are kept as orphans and attach
+        when the parent arrives. Agent resolution (``resolved_agent_*``) and the ``traces`` summary
+        are brought up to date shortly after the commit (within the read-visibility bound), not
+        necessarily by the time this returns.
+
+        Raises ``store.errors.StoreBusy`` at once when the bounded queue cannot take the batch
+        (the caller should answer "retry later"), ``store.errors.StoreClosed`` after ``close()``,
+        and ``store.errors.StoreError`` when the commit failed (nothing of the batch is stored).
+        """
+        ...
+
+    def close(self) -> None:
+        """Drain the queue, commit, checkpoint and release the file."""
+        ...
+
+
+class StoreReader(Protocol):
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """Run one read-only SQL statement (SELECT / WITH / EXPLAIN / DESCRIBE / SHOW / SUMMARIZE)
+        and return its result. A statement that could change anything raises
+        ``store.errors.ReadOnlyViolation``; invalid SQL raises ``store.errors.QueryError``.
+        Sees every batch whose ``write`` has returned."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FindingsWriter(Protocol):
+    def replace_findings(
+        self, trace_ids: Sequence[str], findings: pa.Table, analysis: pa.Table, timeout: float | None = None
+    ) -> None:
+        """In one transaction: delete every finding and trace_analysis row of ``trace_ids``, then
+        insert ``findings`` (schema ``store.schema.FINDINGS``) and ``analysis``
+        (``store.schema.TRACE_ANALYSIS``). Durable when it returns, like ``StoreWriter.write``.
+        Re-running an analysis therefore leaves exactly its latest result."""
+        ...
