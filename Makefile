@@ -1,0 +1,51 @@
+# The two commands of the README: `make demo` (install, then run faultlens with sample traffic) and
+# `make test` (install, then run every check and test). Everything a fresh machine needs is here.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo serve test lint typecheck unit browser bench clean samples
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Collector + analysis + dashboard on 127.0.0.1, with sample multi-agent traffic.
+demo: install
+	$(BIN)/faultlens up --demo
+
+serve: install
+	$(BIN)/faultlens serve
+
+# Headless Chromium for the dashboard's browser tests, from Debian's package.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+test: install browser lint typecheck unit
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+samples: install
+	$(BIN)/python -m sample_traces.scenarios
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

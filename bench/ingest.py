@@ -1,0 +1,220 @@
+"""Ingest benchmark: pre-serialized multi-agent GenAI requests (512 spans each, 4 in flight) sent over
+OTLP/gRPC and OTLP/HTTP to a real `faultlens serve` process.
+
+Prints, per protocol: acknowledged spans/s, spans/s until queryable (the last span visible through
+`faultlens sql`'s read path), bytes stored per span and the server's peak RSS. Figures from one run
+on one machine are comparable with each other, not across machines.
+
+    python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from store.reader import open_reader  # noqa: E402
+
+WORDS = ("revenue", "quarter", "forecast", "agent", "memory", "customer", "invoice", "growth", "ticket", "market",
+         "analysis", "report", "summary", "risk", "latency", "supplier", "contract", "budget")
+AGENTS = ("planner", "researcher", "writer", "verifier")
+
+
+def _kv(key: str, value: str | int) -> common_pb2.KeyValue:
+    if isinstance(value, int):
+        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(int_value=value))
+    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
+
+
+def _text(rng: random.Random, n: int) -> str:
+    out: list[str] = []
+    size = 0
+    while size < n:
+        w = rng.choice(WORDS)
+        out.append(w)
+        size += len(w) + 1
+    return " ".join(out)[:n]
+
+
+def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
+    """``batch`` realistic GenAI spans (~1.8 KB each) in traces of 32 spans across 4 agents."""
+    resource_spans = []
+    spans_by_service: dict[str, list[trace_pb2.Span]] = {a: [] for a in AGENTS}
+    t0 = 1_760_000_000_000_000_000 + seq * 10**10
+    for i in range(batch):
+        trace_id = (seq * batch + i // 32 + 1).to_bytes(16, "big")
+        agent = AGENTS[(i // 8) % len(AGENTS)]
+        start = t0 + i * 1_000_000
+        msg_in = json.dumps([{"role": "user", "parts": [{"type": "text", "content": _text(rng, 600)}]}])
+        msg_out = json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": _text(rng, 600)}],
+                               "finish_reason": "stop"}])
+        span = trace_pb2.Span(
+            trace_id=trace_id,
+            span_id=rng.getrandbits(64).to_bytes(8, "big"),
+            parent_span_id=b"" if i % 32 == 0 else rng.getrandbits(64).to_bytes(8, "big"),
+            name=f"chat {agent}",
+            kind=trace_pb2.Span.SPAN_KIND_CLIENT,
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + 900_000,
+            attributes=[
+                _kv("gen_ai.operation.name", "chat"), _kv("gen_ai.provider.name", "openai"),
+                _kv("gen_ai.request.model", "gpt-4o"), _kv("gen_ai.response.model", "gpt-4o-2024-08-06"),
+                _kv("gen_ai.agent.name", agent), _kv("gen_ai.conversation.id", f"conv-{seq}-{i // 32}"),
+                _kv("gen_ai.usage.input_tokens", rng.randint(100, 2000)),
+                _kv("gen_ai.usage.output_tokens", rng.randint(10, 500)),
+                _kv("gen_ai.input.messages", msg_in), _kv("gen_ai.output.messages", msg_out),
+            ],
+        )
+        spans_by_service[agent].append(span)
+    for agent, spans in spans_by_service.items():
+        resource_spans.append(trace_pb2.ResourceSpans(
+            resource=resource_pb2.Resource(attributes=[_kv("service.name", f"{agent}-svc")]),
+            scope_spans=[trace_pb2.ScopeSpans(scope=common_pb2.InstrumentationScope(name="bench"), spans=spans)],
+        ))
+    return trace_service_pb2.ExportTraceServiceRequest(resource_spans=resource_spans).SerializeToString()
+
+
+def start_server(db: Path) -> tuple[subprocess.Popen[str], int, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faultlens", "serve", "--db", str(db), "--grpc-port", "0", "--http-port", "0",
+         "--no-analysis"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        m = re.search(r"grpc=[^:]+:(\d+) http=[^:]+:(\d+)", line)
+        if m:
+            return proc, int(m.group(1)), int(m.group(2))
+    raise RuntimeError("server did not start")
+
+
+def send_all(protocol: str, port: int, bodies: list[bytes], inflight: int) -> float:
+    work: queue.Queue[bytes] = queue.Queue()
+    for b in bodies:
+        work.put(b)
+    errors: list[str] = []
+
+    def worker() -> None:
+        if protocol == "grpc":
+            channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 1 << 28)])
+            call = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+            while True:
+                try:
+                    body = work.get_nowait()
+                except queue.Empty:
+                    break
+                while True:
+                    try:
+                        call(body, timeout=60)
+                        break
+                    except grpc.RpcError as e:
+                        if e.code() != grpc.StatusCode.UNAVAILABLE:
+                            errors.append(str(e.code()))
+                            break
+                        time.sleep(0.05)
+            channel.close()
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            while True:
+                try:
+                    body = work.get_nowait()
+                except queue.Empty:
+                    break
+                while True:
+                    conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status == 200:
+                        break
+                    if resp.status not in (429, 503):
+                        errors.append(str(resp.status))
+                        break
+                    time.sleep(0.05)
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(inflight)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"{protocol}: {len(errors)} failed requests, e.g. {errors[0]}")
+    return time.perf_counter() - t0
+
+
+def wait_queryable(db: Path, expected: int, t_start: float) -> float:
+    while True:
+        reader = open_reader(str(db))
+        try:
+            n = int(reader.query("select count(*) from spans").column(0)[0].as_py())
+        finally:
+            reader.close()
+        if n >= expected:
+            return time.perf_counter() - t_start
+        time.sleep(0.01)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=120)
+    ap.add_argument("--batch", type=int, default=512)
+    ap.add_argument("--inflight", type=int, default=4)
+    args = ap.parse_args()
+    rng = random.Random(7)
+    bodies = [make_request(rng, args.batch, i) for i in range(args.requests)]
+    total = args.requests * args.batch
+    avg = sum(len(b) for b in bodies) / total
+    print(f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
+          f"{args.inflight} in flight")
+    results = {}
+    for protocol in ("grpc", "http"):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bench.duckdb"
+            proc, gport, hport = start_server(db)
+            try:
+                t_start = time.perf_counter()
+                ack = send_all(protocol, gport if protocol == "grpc" else hport, bodies, args.inflight)
+                queryable = wait_queryable(db, total, t_start)
+                rss = peak_rss_mb(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait(60)
+            size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
+            results[protocol] = (total / ack, total / queryable, size / total, rss)
+    print(f"{'protocol':<8} {'acked spans/s':>14} {'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12}")
+    for protocol, (acked, q, bps, rss) in results.items():
+        print(f"{protocol:<8} {acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f}")
+    g, h = results["grpc"], results["http"]
+    print(f"ratio http/grpc acked throughput: {h[0] / g[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

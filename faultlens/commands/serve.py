@@ -1,0 +1,108 @@
+"""``faultlens serve``: the OTLP receivers, the store, its read path and the incremental analysis."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from collector.config import ReceiverConfig
+from faultlens.app import AnalysisConfig, FaultlensServer, ServeConfig
+from faultlens.errors import cli_errors
+from faultlens.options import db_option, receiver_options
+
+
+def build_server(
+    db: str,
+    host: str,
+    grpc_port: int,
+    http_port: int,
+    token: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    analysis: bool,
+    quiet_seconds: float,
+) -> FaultlensServer:
+    receivers = ReceiverConfig(
+        host=host,
+        grpc_port=grpc_port,
+        http_port=http_port,
+        token=token,
+        tls_cert=Path(tls_cert) if tls_cert else None,
+        tls_key=Path(tls_key) if tls_key else None,
+    )
+    return FaultlensServer(
+        ServeConfig(
+            db=Path(db),
+            receivers=receivers,
+            analysis=AnalysisConfig(enabled=analysis, quiet_seconds=quiet_seconds),
+        )
+    )
+
+
+def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stop = threading.Event()
+
+    def _handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _handler)
+    signal.signal(signal.SIGTERM, _handler)
+    while not stop.wait(3600):
+        pass
+
+
+def announce(server: FaultlensServer, db: str) -> None:
+    host = server.config.receivers.host
+    parts = [f"store={db}"]
+    if server.grpc_port is not None:
+        parts.append(f"grpc={host}:{server.grpc_port}")
+    if server.http_port is not None:
+        parts.append(f"http={host}:{server.http_port}")
+    if server.query_server is not None:
+        parts.append(f"query=127.0.0.1:{server.query_server.port}")
+    click.echo("faultlens serving " + " ".join(parts), nl=True)
+
+
+@click.command("serve")
+@db_option
+@receiver_options
+@click.option("--token", envvar="FAULTLENS_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN'.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="TLS certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="TLS private key (PEM).")
+@click.option("--analysis/--no-analysis", default=True, show_default=True, help="Analyse traces as they settle.")
+@click.option(
+    "--quiet-seconds", default=5.0, show_default=True, type=float, help="Analyse a trace once idle this long."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def command(
+    db: str,
+    host: str,
+    grpc_port: int,
+    http_port: int,
+    token: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    analysis: bool,
+    quiet_seconds: float,
+    verbose: bool,
+) -> None:
+    """Receive OTLP traces, logs and metrics (gRPC and HTTP) into the DuckDB store.
+
+    A success response is sent only once the data is committed. While serving, `faultlens sql`,
+    `analyze`, `report` and the dashboard read the same store through a loopback read path.
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with cli_errors():
+        server = build_server(db, host, grpc_port, http_port, token, tls_cert, tls_key, analysis, quiet_seconds)
+        server.start()
+    try:
+        announce(server, db)
+        wait_for_signal()
+    finally:
+        server.stop()
