@@ -123,7 +123,12 @@ class _Server(ThreadingHTTPServer):
         if config.tls_cert is not None and config.tls_key is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
-            self.socket = ctx.wrap_socket(self.socket, server_side=True)
+            # Handshake in the request's thread (on first read), not in the accept loop, so one slow
+            # or plaintext client cannot stall the listener.
+            self.socket = ctx.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection from %s failed", client_address, exc_info=True)
 
 
 class HttpReceiver:

@@ -9,6 +9,7 @@ acknowledgements), then analysis, the read path, and finally the writer drains a
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from collector.config import ReceiverConfig
 from collector.grpc_receiver import GrpcReceiver
 from collector.http_receiver import HttpReceiver
 from collector.service import ExportService
+from faultlens import otlp_endpoint
 from store.config import StoreConfig
 from store.query_server import QueryServer
 from store.writer import DuckStoreWriter
@@ -66,11 +68,26 @@ class FaultlensServer:
             if cfg.receivers.http_port != -1:
                 self.http = HttpReceiver(cfg.receivers, self.service)
                 self.http.start()
+            self._publish_endpoint()
             if cfg.analysis.enabled:
                 self.scheduler = _start_scheduler(self.writer, cfg.analysis)
         except BaseException:
             self.stop()
             raise
+
+    def _publish_endpoint(self) -> None:
+        rc = self.config.receivers
+        host = "127.0.0.1" if rc.host in ("0.0.0.0", "::", "") else rc.host
+        scheme = "https" if rc.tls else "http"
+        otlp_endpoint.publish(
+            self.config.db,
+            otlp_endpoint.OtlpEndpoint(
+                pid=os.getpid(),
+                http_url=f"{scheme}://{host}:{self.http_port}" if self.http_port else None,
+                grpc_target=f"{host}:{self.grpc_port}" if self.grpc_port else None,
+                tls=rc.tls,
+            ),
+        )
 
     @property
     def grpc_port(self) -> int | None:
@@ -81,6 +98,7 @@ class FaultlensServer:
         return self.http.port if self.http else None
 
     def stop(self) -> None:
+        otlp_endpoint.withdraw(self.config.db)
         for name, part in (("grpc", self.grpc), ("http", self.http)):
             if part is not None:
                 try:

@@ -14,7 +14,7 @@ import click
 
 from collector.config import ConfigError
 from collector.errors import CollectorError
-from store.errors import QueryError, SchemaError, StoreError
+from store.errors import QueryError, SchemaError, StoreError, StoreNotFound
 
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -36,7 +36,7 @@ def cli_errors() -> Iterator[None]:
         yield
     except click.ClickException:
         raise
-    except (QueryError, ConfigError, CollectorError, SchemaError) as e:
+    except (QueryError, ConfigError, CollectorError, SchemaError, StoreNotFound) as e:
         raise CliError(_one_line(e), EXIT_USAGE) from e
     except FileNotFoundError as e:
         raise CliError(f"no such file: {e.filename}", EXIT_USAGE) from e

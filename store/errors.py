@@ -34,3 +34,7 @@ class ReadOnlyViolation(QueryError):
 
 class SchemaError(StoreError):
     """The file's schema version is newer than this faultlens understands, or a migration failed."""
+
+
+class StoreNotFound(StoreError):
+    """There is no store file at the given path (and nothing serves one)."""

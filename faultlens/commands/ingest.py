@@ -1,32 +1,45 @@
-"""``faultlens ingest FILE...``: load OTLP files into the store without a server."""
+"""``faultlens ingest FILE...``: load OTLP files into the store — directly when no server holds it,
+through the server's OTLP/HTTP receiver when ``faultlens serve`` does."""
 
 from __future__ import annotations
 
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from collector import decode
-from collector.files import read_requests
+from collector.errors import MalformedPayload
+from collector.files import FileRequest, read_requests
 from collector.service import CODECS
-from faultlens.errors import CliError, EXIT_USAGE, cli_errors
+from faultlens import otlp_endpoint
+from faultlens.errors import EXIT_USAGE, CliError, cli_errors
 from faultlens.options import db_option
+from store.api import IngestBatch
 from store.config import StoreConfig
+from store.errors import StoreLocked
 from store.writer import DuckStoreWriter
 
+Sink = Callable[[FileRequest, IngestBatch], None]
 
-def ingest_files(writer: DuckStoreWriter, paths: list[Path], progress: Progress | None = None) -> dict[str, int]:
-    """Decode every request of every file and write it; return counts. A malformed file raises
-    (naming the file); everything before it is already stored."""
+
+def ingest_files(sink: Sink, paths: list[Path], progress: Progress | None = None) -> dict[str, int]:
+    """Decode every request of every file and hand it to ``sink``; return counts. A malformed file
+    raises (naming the file and line); everything before it is already stored."""
     counts = {"files": 0, "requests": 0, "spans": 0, "logs": 0, "metric_points": 0, "rejected": 0}
     task = progress.add_task("ingest", total=len(paths)) if progress else None
     for path in paths:
         for req in read_requests(path):
             codec = CODECS[req.signal]
-            decoded: decode.Decoded = codec.decode(codec.parse(req.body, req.fmt))
-            if decoded.batch.item_count:
-                writer.write(decoded.batch)
+            try:
+                decoded = codec.decode(codec.parse(req.body, req.fmt))
+            except MalformedPayload as e:
+                raise MalformedPayload(f"{req.where}: {e}") from e
+            sink(req, decoded.batch)
             counts["requests"] += 1
             counts["spans"] += decoded.batch.spans.num_rows
             counts["logs"] += decoded.batch.logs.num_rows
@@ -38,15 +51,41 @@ def ingest_files(writer: DuckStoreWriter, paths: list[Path], progress: Progress 
     return counts
 
 
-@click.command("ingest")
-@db_option
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def command(db: str, files: tuple[Path, ...]) -> None:
-    """Load OTLP files (protobuf, OTLP/JSON, JSON Lines of requests; gzip allowed) into the store.
+def _writer_sink(writer: DuckStoreWriter) -> Sink:
+    def sink(req: FileRequest, batch: IngestBatch) -> None:
+        if batch.item_count:
+            writer.write(batch)
 
-    The store file is created when missing. Run it while no `faultlens serve` holds the store
-    (send to the server's OTLP endpoint instead).
-    """
+    return sink
+
+
+def _http_sink(base_url: str, token: str | None) -> Sink:
+    """Send each request, as read, to the serving process's OTLP/HTTP receiver."""
+    ctx = ssl.create_default_context() if base_url.startswith("https") else None
+
+    def sink(req: FileRequest, batch: IngestBatch) -> None:
+        headers = {"Content-Type": "application/json" if req.fmt == "json" else "application/x-protobuf"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        for _attempt in range(30):
+            request = urllib.request.Request(f"{base_url}/v1/{req.signal}", data=req.body, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=60, context=ctx) as resp:
+                    resp.read()
+                    return
+            except urllib.error.HTTPError as e:
+                if e.code in (429, 503):
+                    time.sleep(float(e.headers.get("Retry-After") or 1))
+                    continue
+                raise CliError(f"{req.where}: the server refused it: HTTP {e.code} {e.read()[:200]!r}") from e
+            except urllib.error.URLError as e:
+                raise CliError(f"cannot reach the server holding the store at {base_url}: {e.reason}") from e
+        raise CliError(f"{req.where}: the server stayed busy; try again later")
+
+    return sink
+
+
+def _expand(files: tuple[Path, ...]) -> list[Path]:
     paths: list[Path] = []
     for f in files:
         if f.is_dir():
@@ -55,18 +94,41 @@ def command(db: str, files: tuple[Path, ...]) -> None:
             paths.append(f)
         else:
             raise CliError(f"no such file: {f}", EXIT_USAGE)
+    return paths
+
+
+@click.command("ingest")
+@db_option
+@click.option("--token", envvar="FAULTLENS_TOKEN", default=None, help="Bearer token of the serving process, if any.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def command(db: str, token: str | None, files: tuple[Path, ...]) -> None:
+    """Load OTLP files (protobuf, OTLP/JSON, JSON Lines of requests; gzip allowed; folders are walked).
+
+    The store is created when missing. While `faultlens serve` holds the store, the files are sent to
+    its OTLP/HTTP receiver instead.
+    """
+    paths = _expand(files)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    )
     with cli_errors():
-        writer = DuckStoreWriter(Path(db), StoreConfig())
         try:
-            with Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                transient=True,
-            ) as progress:
-                counts = ingest_files(writer, paths, progress)
+            writer: DuckStoreWriter | None = DuckStoreWriter(Path(db), StoreConfig())
+        except StoreLocked:
+            endpoint = otlp_endpoint.lookup(db)
+            if endpoint is None or endpoint.http_url is None:
+                raise
+            writer = None
+        via = "" if writer else f" via {endpoint.http_url}"
+        try:
+            with progress:
+                sink = _writer_sink(writer) if writer else _http_sink(str(endpoint.http_url), token)
+                counts = ingest_files(sink, paths, progress)
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
     click.echo(
         f"ingested {counts['spans']} spans, {counts['logs']} log records, {counts['metric_points']} metric points "
-        f"from {counts['files']} file(s) into {db}"
+        f"from {counts['files']} file(s) into {db}{via}"
         + (f"; rejected {counts['rejected']}" if counts["rejected"] else "")
     )

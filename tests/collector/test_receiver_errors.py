@@ -237,3 +237,55 @@ def test_token_required_on_both_receivers(tmp_path: Path) -> None:
         assert stored(srv) == 3
     finally:
         srv.stop()
+
+
+def test_full_queue_answers_retry_later_on_both_receivers(tmp_path: Path) -> None:
+    """A queue bound of one item: while one request commits, every other is told to retry later
+    (HTTP 503 + Retry-After, gRPC UNAVAILABLE + RetryInfo) and nothing it carried is stored."""
+    import threading
+
+    from google.rpc import error_details_pb2
+
+    from store.config import StoreConfig
+
+    cfg = ReceiverConfig(grpc_port=0, http_port=0, max_body_bytes=64 << 20)
+    srv = FaultlensServer(
+        ServeConfig(db=tmp_path / "q.duckdb", receivers=cfg, store=StoreConfig(queue_max_items=1),
+                    analysis=AnalysisConfig(enabled=False))
+    )
+    srv.start()
+    try:
+        outcomes: list[tuple[str, int, object]] = []
+        lock = threading.Lock()
+
+        def via_http(i: int) -> None:
+            status, headers, _ = post(srv, make_request(3000, trace_byte=i + 1).SerializeToString())
+            with lock:
+                outcomes.append(("http", status, headers.get("retry-after")))
+
+        def via_grpc(i: int) -> None:
+            try:
+                grpc_export(srv, make_request(3000, trace_byte=i + 1).SerializeToString())
+                result: tuple[str, int, object] = ("grpc", 200, None)
+            except grpc.RpcError as e:
+                trailers = dict(e.trailing_metadata() or ())
+                info = trailers.get("google.rpc.retryinfo-bin")
+                delay = error_details_pb2.RetryInfo.FromString(info).retry_delay if info else None
+                result = ("grpc", 503 if e.code() == grpc.StatusCode.UNAVAILABLE else -1, delay)
+            with lock:
+                outcomes.append(result)
+
+        threads = [threading.Thread(target=via_http if i % 2 else via_grpc, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert {o[1] for o in outcomes} <= {200, 503}
+        refused = [o for o in outcomes if o[1] == 503]
+        assert refused, "no request was refused with a bound of one item"
+        for proto, _, hint in refused:
+            assert hint is not None, f"{proto} refusal without a retry hint"
+        ok = sum(1 for o in outcomes if o[1] == 200)
+        assert stored(srv) == ok * 3000
+    finally:
+        srv.stop()
