@@ -36,7 +36,10 @@ SPANS = pa.schema(
         ("parent_span_id", _STR),
         ("trace_state", _STR),
         ("name", _STR),
-        ("kind", pa.int8()),  # OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer
+        (
+            "kind",
+            pa.int8(),
+        ),  # OTLP SpanKind: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer
         ("start_ns", _I64),
         ("end_ns", _I64),
         ("duration_ns", _I64),
@@ -126,6 +129,13 @@ LOGS = pa.schema(
         ("service_name", _STR),
         ("resource_attributes", _STR),
         ("scope_name", _STR),
+        # GenAI events, normalized like the span columns of the same names (JSON text, semconv
+        # shape; NULL when the record contributes none): the store merges them into the span
+        # (trace_id, span_id) whichever arrives first, without any convention logic.
+        ("input_messages", _STR),
+        ("output_messages", _STR),
+        ("system_instructions", _STR),
+        ("reasoning", _STR),
         ("ingested_ns", _I64),
     ]
 )
@@ -176,7 +186,10 @@ TRACES = pa.schema(
 
 FINDINGS = pa.schema(
     [
-        ("finding_id", _STR),  # stable: re-running the same detector version on the same trace gives the same id
+        (
+            "finding_id",
+            _STR,
+        ),  # stable: re-running the same detector version on the same trace gives the same id
         ("trace_id", _STR),
         ("detector", _STR),
         ("detector_version", _STR),

@@ -10,4 +10,27 @@ Contract (the receivers, ``faultlens ingest`` and the tests rely on it):
   ``Decoded``: one ``store.api.IngestBatch`` of Arrow tables plus the count and reason of the items
   rejected (invalid ids, ...), for OTLP ``partial_success``. Never raises on content: a bad item is
   counted and skipped, it never sinks its request.
+
+Where things are: ``parse`` (+ ``otlp_json``, the fast OTLP/JSON trace builder) → ``traces`` /
+``logs`` / ``metrics`` (one pass into column lists); ``normalize`` picks a span's convention and
+runs ``openinference`` / ``openllmetry`` / ``genai`` (the key → column table, deprecated forms and
+span events); ``messages`` and ``events`` turn every message shape into the semconv shape;
+``values`` maps AnyValues to JSON. Each module's docstring lists the keys it reads.
 """
+
+from collector.decode.logs import decode_logs
+from collector.decode.metrics import decode_metrics
+from collector.decode.parse import Format, parse_logs, parse_metrics, parse_traces
+from collector.decode.result import Decoded
+from collector.decode.traces import decode_traces
+
+__all__ = [
+    "Decoded",
+    "Format",
+    "decode_logs",
+    "decode_metrics",
+    "decode_traces",
+    "parse_logs",
+    "parse_metrics",
+    "parse_traces",
+]

@@ -1,0 +1,259 @@
+"""Chat messages in any shape to the GenAI semconv >= 1.37 shape (see ``store.schema``).
+
+Accepted inputs, per message: semconv (``role`` + ``parts``), OpenAI chat style (``content`` as a
+string or a list of content items, ``tool_calls``, ``tool_call_id``), OpenAI choices
+(``{"message": ..., "finish_reason": ...}``), Anthropic-style content blocks (``tool_use``,
+``tool_result``, ``thinking``), Gemini parts (``text``, ``function_call``, ``function_response``),
+and bare strings. Parts are normalized to ``text``, ``reasoning``,
+``tool_call`` (id, name, arguments), ``tool_call_response`` (id, response — ``result`` accepted),
+``blob``, ``uri``, ``file``; other part types are kept as sent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from collector.decode.values import loads_lenient
+
+Message = dict[str, Any]
+Part = dict[str, Any]
+
+# Part types the decoder renames or restructures; any other typed part is kept as sent.
+_RENAMED_PARTS = frozenset(
+    [
+        "thinking",
+        "redacted_thinking",
+        "function_call",
+        "tool_use",
+        "tool_result",
+        "function_call_output",
+        "image_url",
+    ]
+)
+_REQUIRED_KEY = {
+    "text": "content",
+    "reasoning": "content",
+    "tool_call": "name",
+    "tool_call_response": "response",
+}
+
+
+class JsonList(list[Any]):
+    """A message list that arrived in the normalized shape already: ``text`` is its JSON as sent,
+    stored as is instead of being serialized again (the hot path for semconv >= 1.37 spans)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, items: list[Any], text: str) -> None:
+        super().__init__(items)
+        self.text = text
+
+
+def _canonical_part(p: Any) -> bool:
+    if type(p) is not dict:
+        return False
+    kind = p.get("type")
+    if type(kind) is not str or kind in _RENAMED_PARTS:
+        return False
+    required = _REQUIRED_KEY.get(kind)
+    return required is None or required in p
+
+
+def _canonical_messages(value: Any) -> bool:
+    if type(value) is not list or not value:
+        return False
+    for m in value:
+        if type(m) is not dict or type(m.get("role")) is not str:
+            return False
+        parts = m.get("parts")
+        if type(parts) is not list:
+            return False
+        for p in parts:
+            if not _canonical_part(p):
+                return False
+    return True
+
+
+_THINK_OPEN = re.compile(r"<(think|thinking)>")
+
+
+def think_blocks(text: str) -> list[str]:
+    """The contents of ``<think>…</think>`` (or ``<thinking>``) blocks, in order; an unclosed block
+    runs to the end of the text. Linear in the text: each search starts where the last one ended."""
+    blocks: list[str] = []
+    pos = 0
+    while (opening := _THINK_OPEN.search(text, pos)) is not None:
+        close = f"</{opening.group(1)}>"
+        end = text.find(close, opening.end())
+        if end < 0:
+            blocks.append(text[opening.end() :])
+            break
+        blocks.append(text[opening.end() : end])
+        pos = end + len(close)
+    return [b.strip() for b in blocks if b.strip()]
+
+
+def _tool_call(id_: Any, name: Any, arguments: Any) -> Part:
+    part: Part = {"type": "tool_call", "id": id_, "name": name}
+    if arguments is not None:
+        part["arguments"] = loads_lenient(arguments)
+    return part
+
+
+def normalize_part(p: Any) -> Part:
+    """One content part (dict or bare string) in semconv shape."""
+    if not isinstance(p, dict):
+        return {"type": "text", "content": p if isinstance(p, str) else loads_lenient(p)}
+    if _canonical_part(p):
+        return p
+    kind = p.get("type")
+    if kind == "text" or (kind is None and ("text" in p or "content" in p)):
+        return {"type": "text", "content": p.get("content", p.get("text"))}
+    if kind in ("reasoning", "thinking", "redacted_thinking"):
+        return {"type": "reasoning", "content": p.get("content", p.get("thinking", p.get("text")))}
+    if kind in ("tool_call", "function_call", "tool_use"):
+        args = p.get("arguments", p.get("input"))
+        return _tool_call(p.get("id", p.get("call_id")), p.get("name"), args)
+    if kind in ("tool_call_response", "tool_result", "function_call_output"):
+        response = p.get("response", p.get("result", p.get("content", p.get("output"))))
+        part = {
+            "type": "tool_call_response",
+            "id": p.get("id", p.get("tool_use_id", p.get("call_id"))),
+            "response": response,
+        }
+        if p.get("name") is not None:
+            part["name"] = p["name"]
+        return part
+    if kind == "image_url":
+        image = p.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        return {"type": "uri", "modality": "image", "uri": url}
+    if kind is None and isinstance(p.get("function_call"), dict):  # Gemini
+        call = p["function_call"]
+        return _tool_call(call.get("id"), call.get("name"), call.get("args"))
+    if kind is None and isinstance(p.get("function_response"), dict):  # Gemini
+        reply = p["function_response"]
+        return {"type": "tool_call_response", "id": reply.get("id"), "name": reply.get("name"),
+                "response": reply.get("response")}  # fmt: skip
+    return dict(p)
+
+
+def _parts_of_content(content: Any) -> list[Part]:
+    content = loads_lenient(content)
+    if content is None:
+        return []
+    if isinstance(content, list):
+        return [normalize_part(p) for p in content]
+    if isinstance(content, dict) and "type" in content:
+        return [normalize_part(content)]
+    return [{"type": "text", "content": content if isinstance(content, str) else loads_lenient(content)}]
+
+
+def normalize_message(m: Any, default_role: str) -> Message:
+    """One message in semconv shape; ``default_role`` when the message names none."""
+    if not isinstance(m, dict):
+        return {"role": default_role, "parts": _parts_of_content(m)}
+    if "message" in m and isinstance(m["message"], dict) and "role" not in m:
+        # An OpenAI choice / legacy gen_ai.choice event body.
+        inner = normalize_message(m["message"], default_role)
+        if m.get("finish_reason") is not None:
+            inner["finish_reason"] = m["finish_reason"]
+        return inner
+    role = m.get("role") or default_role
+    parts_in = m.get("parts")
+    if isinstance(parts_in, list):
+        # Semconv shape: keep extra keys (name, finish_reason, vendor fields) as sent.
+        semconv = dict(m)
+        semconv["role"] = role
+        semconv["parts"] = [normalize_part(p) for p in parts_in]
+        return semconv
+    parts = _parts_of_content(m.get("content"))
+    if role == "tool" and (tool_id := m.get("tool_call_id", m.get("id"))) is not None:
+        parts = [
+            {
+                "type": "tool_call_response",
+                "id": tool_id,
+                "response": _flatten_text(parts) if parts else m.get("content"),
+            }
+        ]
+    calls = m.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
+        if isinstance(call, dict):
+            function = call.get("function")
+            fn: dict[str, Any] = function if isinstance(function, dict) else call
+            parts.append(_tool_call(call.get("id"), fn.get("name"), fn.get("arguments")))
+    out: Message = {"role": role, "parts": parts}
+    for key in ("name", "finish_reason"):
+        if m.get(key) is not None:
+            out[key] = m[key]
+    return out
+
+
+def _flatten_text(parts: list[Part]) -> Any:
+    if len(parts) == 1 and parts[0].get("type") == "text":
+        return parts[0].get("content")
+    return parts
+
+
+def normalize_messages(value: Any, default_role: str) -> list[Message] | None:
+    """A messages attribute (JSON text, AnyValue array/map, or plain text) as a semconv message
+    list; ``None`` when there is nothing."""
+    text = value if isinstance(value, str) else None
+    value = loads_lenient(value)
+    if text is not None and value is not text and _canonical_messages(value):
+        return JsonList(value, text)
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, dict):
+        inner = value.get("messages")
+        value = inner if isinstance(inner, list) else [value]
+    if not isinstance(value, list):
+        value = [value]
+    return [normalize_message(m, default_role) for m in value]
+
+
+def normalize_system(value: Any) -> list[Part] | None:
+    """System instructions as a JSON array of parts. Accepts parts, messages (their parts are
+    taken) and plain text."""
+    value = loads_lenient(value)
+    if value is None or value == "" or value == []:
+        return None
+    items = value if isinstance(value, list) else [value]
+    parts: list[Part] = []
+    for item in items:
+        if isinstance(item, dict) and ("role" in item or "parts" in item):
+            parts.extend(normalize_message(item, "system")["parts"])
+        else:
+            parts.append(normalize_part(item))
+    return parts
+
+
+def system_from_messages(messages: list[Message] | None) -> list[Part] | None:
+    """System-role input messages' parts: where older conventions keep system instructions."""
+    if not messages:
+        return None
+    parts = [p for m in messages if m.get("role") in ("system", "developer") for p in m["parts"]]
+    return parts or None
+
+
+def reasoning_of(messages: list[Message] | None) -> str | None:
+    """The reasoning an output carries: reasoning parts, then ``<think>`` blocks of text parts
+    (the text itself is kept as sent). Joined by blank lines; ``None`` when there is none."""
+    if not messages:
+        return None
+    found: list[str] = []
+    for m in messages:
+        for p in m.get("parts", ()):
+            kind = p.get("type")
+            content = p.get("content")
+            if kind == "reasoning" and content:
+                found.append(content if isinstance(content, str) else str(content))
+            elif kind == "text" and isinstance(content, str) and "<think" in content:
+                found.extend(think_blocks(content))
+    return "\n\n".join(found) if found else None
+
+
+def text_message(role: str, text: Any) -> list[Message]:
+    """A one-message list holding ``text`` (e.g. OpenInference ``input.value``)."""
+    return [{"role": role, "parts": [{"type": "text", "content": text}]}]

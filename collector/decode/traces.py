@@ -1,0 +1,153 @@
+"""``ExportTraceServiceRequest`` → ``spans``, ``span_events`` and ``span_links`` Arrow tables.
+
+One pass over the parsed request appends the core fields to per-column lists (no per-span row
+objects); each span's normalized columns come back as a small sparse dict (a plain span's is
+empty) scattered into their columns at the end, and the tables are built once. A span is rejected
+(counted, reason kept, others unaffected) when its trace id is not 16 bytes or all zero, its span
+id not 8 bytes or all zero, or its parent id is set but not 8 bytes. An all-zero or empty parent id
+means "no parent" (NULL). Times past the int64 range are clamped to its maximum; enum values that
+do not fit the int8 columns become 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span
+from collector.decode.result import Decoded, Rejections
+from collector.decode.values import as_text, attributes, dumps
+from store import schema
+from store.api import IngestBatch
+
+_ZERO8 = bytes(8)
+_ZERO16 = bytes(16)
+MAX_I64 = 2**63 - 1  # OTLP times are uint64; far-future values are clamped, not rejected
+
+
+def _id_problem(trace_id: bytes, span_id: bytes, parent_id: bytes) -> str:
+    """Why a span's ids are invalid (called once the hot loop found that they are)."""
+    if len(trace_id) != 16 or trace_id == _ZERO16:
+        return (
+            f"span with invalid trace_id ({len(trace_id)} bytes{', all zero' if not any(trace_id) else ''})"
+        )
+    if len(span_id) != 8 or span_id == _ZERO8:
+        return f"span with invalid span_id ({len(span_id)} bytes{', all zero' if not any(span_id) else ''})"
+    return f"span with invalid parent_span_id ({len(parent_id)} bytes)"
+
+
+def _link_id(raw: bytes, size: int) -> str | None:
+    return raw.hex() if len(raw) == size and any(raw) else None
+
+
+def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
+    """Decode every span of ``request`` (see the module docstring). Never raises on content."""
+    cols: dict[str, list[Any]] = {name: [] for name in schema.SPANS.names}
+    events: dict[str, list[Any]] = {name: [] for name in schema.SPAN_EVENTS.names}
+    links: dict[str, list[Any]] = {name: [] for name in schema.SPAN_LINKS.names}
+    rejected = Rejections()
+    # Bound appends: the loop below runs once per span and is the decoder's hot path.
+    a_trace, a_span, a_parent = cols["trace_id"].append, cols["span_id"].append, cols["parent_span_id"].append
+    a_state, a_name, a_kind = cols["trace_state"].append, cols["name"].append, cols["kind"].append
+    a_start, a_end, a_dur = cols["start_ns"].append, cols["end_ns"].append, cols["duration_ns"].append
+    a_code, a_msg, a_attrs = (
+        cols["status_code"].append,
+        cols["status_message"].append,
+        cols["attributes"].append,
+    )
+    norms: list[dict[str, Any]] = []  # per span: its normalized columns, mostly sparse
+    a_norm = norms.append
+
+    for rs in request.resource_spans:
+        res_attrs = attributes(rs.resource.attributes)
+        res_json = dumps(res_attrs)
+        service = as_text(res_attrs.get("service.name"))
+        for ss in rs.scope_spans:
+            scope_name = ss.scope.name or None
+            scope_version = ss.scope.version or None
+            before = len(norms)
+            for span in ss.spans:
+                trace_id, span_id, parent_id = span.trace_id, span.span_id, span.parent_span_id
+                if (
+                    len(trace_id) != 16
+                    or trace_id == _ZERO16
+                    or len(span_id) != 8
+                    or span_id == _ZERO8
+                    or (parent_id and len(parent_id) != 8)
+                ):
+                    rejected.add(_id_problem(trace_id, span_id, parent_id))
+                    continue
+                tid, sid = trace_id.hex(), span_id.hex()
+                a_trace(tid)
+                a_span(sid)
+                a_parent(parent_id.hex() if parent_id and parent_id != _ZERO8 else None)
+                a_state(span.trace_state or None)
+                name = span.name
+                a_name(name)
+                kind = span.kind
+                a_kind(kind if 0 <= kind <= 127 else 0)
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                if start > MAX_I64:
+                    start = MAX_I64
+                if end > MAX_I64:
+                    end = MAX_I64
+                a_start(start)
+                a_end(end)
+                a_dur(end - start if end > start else 0)
+                status = span.status
+                code = status.code
+                a_code(code if 0 <= code <= 127 else 0)
+                a_msg(status.message or None)
+                attrs = attributes(span.attributes)
+                a_attrs(dumps(attrs))
+                span_events = _events(span, tid, sid, events) if span.events else ()
+                if span.links:
+                    _links(span, tid, sid, links)
+                a_norm(normalize_span(attrs, name, span_events))
+            # Resource and scope columns are constant for the scope's spans: one extend each.
+            count = len(norms) - before
+            cols["service_name"].extend([service] * count)
+            cols["resource_attributes"].extend([res_json] * count)
+            cols["scope_name"].extend([scope_name] * count)
+            cols["scope_version"].extend([scope_version] * count)
+
+    n = len(norms)
+    for column in (*NORMALIZED_COLUMNS, "resolved_agent_id", "resolved_agent_name", "ingested_ns"):
+        cols[column] = [None] * n
+    # Scatter only the values present: normalized rows are sparse (a plain span sets none).
+    for row, norm in enumerate(norms):
+        for column, value in norm.items():
+            cols[column][row] = value
+    batch = IngestBatch(
+        spans=pa.table(cols, schema=schema.SPANS),
+        span_events=pa.table(events, schema=schema.SPAN_EVENTS),
+        span_links=pa.table(links, schema=schema.SPAN_LINKS),
+    )
+    return Decoded(batch=batch, rejected=rejected.count, error_message=rejected.message("spans"))
+
+
+def _events(span: Any, tid: str, sid: str, out: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
+    decoded: list[tuple[str, dict[str, Any]]] = []
+    for idx, event in enumerate(span.events):
+        attrs = attributes(event.attributes)
+        out["trace_id"].append(tid)
+        out["span_id"].append(sid)
+        out["idx"].append(idx)
+        out["time_ns"].append(min(event.time_unix_nano, MAX_I64))
+        out["name"].append(event.name)
+        out["attributes"].append(dumps(attrs))
+        decoded.append((event.name, attrs))
+    return decoded
+
+
+def _links(span: Any, tid: str, sid: str, out: dict[str, list[Any]]) -> None:
+    for idx, link in enumerate(span.links):
+        out["trace_id"].append(tid)
+        out["span_id"].append(sid)
+        out["idx"].append(idx)
+        out["linked_trace_id"].append(_link_id(link.trace_id, 16))
+        out["linked_span_id"].append(_link_id(link.span_id, 8))
+        out["trace_state"].append(link.trace_state or None)
+        out["attributes"].append(dumps(attributes(link.attributes)))
