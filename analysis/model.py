@@ -73,7 +73,14 @@ class Finding:
     @property
     def id(self) -> str:
         h = hashlib.blake2b(digest_size=16)
-        for part in (self.detector, self.detector_version, self.kind, self.trace_id, self.origin_span_id, self.key):
+        for part in (
+            self.detector,
+            self.detector_version,
+            self.kind,
+            self.trace_id,
+            self.origin_span_id,
+            self.key,
+        ):
             h.update(part.encode())
             h.update(b"\x00")
         return h.hexdigest()

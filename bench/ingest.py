@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import queue
 import random
 import re
@@ -35,8 +34,26 @@ sys.path.insert(0, str(ROOT))
 
 from store.reader import open_reader  # noqa: E402
 
-WORDS = ("revenue", "quarter", "forecast", "agent", "memory", "customer", "invoice", "growth", "ticket", "market",
-         "analysis", "report", "summary", "risk", "latency", "supplier", "contract", "budget")
+WORDS = (
+    "revenue",
+    "quarter",
+    "forecast",
+    "agent",
+    "memory",
+    "customer",
+    "invoice",
+    "growth",
+    "ticket",
+    "market",
+    "analysis",
+    "report",
+    "summary",
+    "risk",
+    "latency",
+    "supplier",
+    "contract",
+    "budget",
+)
 AGENTS = ("planner", "researcher", "writer", "verifier")
 
 
@@ -66,8 +83,15 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
         agent = AGENTS[(i // 8) % len(AGENTS)]
         start = t0 + i * 1_000_000
         msg_in = json.dumps([{"role": "user", "parts": [{"type": "text", "content": _text(rng, 600)}]}])
-        msg_out = json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": _text(rng, 600)}],
-                               "finish_reason": "stop"}])
+        msg_out = json.dumps(
+            [
+                {
+                    "role": "assistant",
+                    "parts": [{"type": "text", "content": _text(rng, 600)}],
+                    "finish_reason": "stop",
+                }
+            ]
+        )
         span = trace_pb2.Span(
             trace_id=trace_id,
             span_id=rng.getrandbits(64).to_bytes(8, "big"),
@@ -77,28 +101,49 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
             start_time_unix_nano=start,
             end_time_unix_nano=start + 900_000,
             attributes=[
-                _kv("gen_ai.operation.name", "chat"), _kv("gen_ai.provider.name", "openai"),
-                _kv("gen_ai.request.model", "gpt-4o"), _kv("gen_ai.response.model", "gpt-4o-2024-08-06"),
-                _kv("gen_ai.agent.name", agent), _kv("gen_ai.conversation.id", f"conv-{seq}-{i // 32}"),
+                _kv("gen_ai.operation.name", "chat"),
+                _kv("gen_ai.provider.name", "openai"),
+                _kv("gen_ai.request.model", "gpt-4o"),
+                _kv("gen_ai.response.model", "gpt-4o-2024-08-06"),
+                _kv("gen_ai.agent.name", agent),
+                _kv("gen_ai.conversation.id", f"conv-{seq}-{i // 32}"),
                 _kv("gen_ai.usage.input_tokens", rng.randint(100, 2000)),
                 _kv("gen_ai.usage.output_tokens", rng.randint(10, 500)),
-                _kv("gen_ai.input.messages", msg_in), _kv("gen_ai.output.messages", msg_out),
+                _kv("gen_ai.input.messages", msg_in),
+                _kv("gen_ai.output.messages", msg_out),
             ],
         )
         spans_by_service[agent].append(span)
     for agent, spans in spans_by_service.items():
-        resource_spans.append(trace_pb2.ResourceSpans(
-            resource=resource_pb2.Resource(attributes=[_kv("service.name", f"{agent}-svc")]),
-            scope_spans=[trace_pb2.ScopeSpans(scope=common_pb2.InstrumentationScope(name="bench"), spans=spans)],
-        ))
+        resource_spans.append(
+            trace_pb2.ResourceSpans(
+                resource=resource_pb2.Resource(attributes=[_kv("service.name", f"{agent}-svc")]),
+                scope_spans=[
+                    trace_pb2.ScopeSpans(scope=common_pb2.InstrumentationScope(name="bench"), spans=spans)
+                ],
+            )
+        )
     return trace_service_pb2.ExportTraceServiceRequest(resource_spans=resource_spans).SerializeToString()
 
 
 def start_server(db: Path) -> tuple[subprocess.Popen[str], int, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "faultlens", "serve", "--db", str(db), "--grpc-port", "0", "--http-port", "0",
-         "--no-analysis"],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "faultlens",
+            "serve",
+            "--db",
+            str(db),
+            "--grpc-port",
+            "0",
+            "--http-port",
+            "0",
+            "--no-analysis",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -116,7 +161,9 @@ def send_all(protocol: str, port: int, bodies: list[bytes], inflight: int) -> fl
 
     def worker() -> None:
         if protocol == "grpc":
-            channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 1 << 28)])
+            channel = grpc.insecure_channel(
+                f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 1 << 28)]
+            )
             call = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
             while True:
                 try:
@@ -141,7 +188,9 @@ def send_all(protocol: str, port: int, bodies: list[bytes], inflight: int) -> fl
                 except queue.Empty:
                     break
                 while True:
-                    conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+                    conn.request(
+                        "POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"}
+                    )
                     resp = conn.getresponse()
                     resp.read()
                     if resp.status == 200:
@@ -192,8 +241,10 @@ def main() -> None:
     bodies = [make_request(rng, args.batch, i) for i in range(args.requests)]
     total = args.requests * args.batch
     avg = sum(len(b) for b in bodies) / total
-    print(f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
-          f"{args.inflight} in flight")
+    print(
+        f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
+        f"{args.inflight} in flight"
+    )
     results = {}
     for protocol in ("grpc", "http"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -209,7 +260,10 @@ def main() -> None:
                 proc.wait(60)
             size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
             results[protocol] = (total / ack, total / queryable, size / total, rss)
-    print(f"{'protocol':<8} {'acked spans/s':>14} {'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12}")
+    print(
+        f"{'protocol':<8} {'acked spans/s':>14} {'queryable spans/s':>18} "
+        f"{'bytes/span':>11} {'peak RSS MB':>12}"
+    )
     for protocol, (acked, q, bps, rss) in results.items():
         print(f"{protocol:<8} {acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f}")
     g, h = results["grpc"], results["http"]

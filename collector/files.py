@@ -94,4 +94,6 @@ def _signal_of(item: object, where: str) -> Signal:
                 return signal
         if not item:
             return "traces"  # an empty request is valid OTLP
-    raise MalformedPayload(f"{where}: not an OTLP export request (no resourceSpans/resourceLogs/resourceMetrics)")
+    raise MalformedPayload(
+        f"{where}: not an OTLP export request (no resourceSpans/resourceLogs/resourceMetrics)"
+    )

@@ -41,7 +41,9 @@ def _abort(context: grpc.ServicerContext, exc: BaseException) -> None:
     trailers: tuple[tuple[str, Any], ...] = ()
     if err.retry_after is not None:
         retry = error_details_pb2.RetryInfo(
-            retry_delay=duration_pb2.Duration(seconds=int(err.retry_after), nanos=int(err.retry_after % 1 * 1e9))
+            retry_delay=duration_pb2.Duration(
+                seconds=int(err.retry_after), nanos=int(err.retry_after % 1 * 1e9)
+            )
         )
         detail = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=err.message)
         detail.details.add().Pack(retry)
@@ -65,7 +67,8 @@ def _export_handler(service: ExportService, signal: Signal) -> Callable[[bytes, 
             _abort(context, exc)
             raise AssertionError("unreachable") from None  # abort_with_status raises
         service.counters.count_request("OK")
-        return response.SerializeToString()
+        data: bytes = response.SerializeToString()
+        return data
 
     return handle
 

@@ -33,15 +33,17 @@ _CONTENT_TYPES: dict[str, Format] = {"application/x-protobuf": "protobuf", "appl
 
 def _encode(message: Message, fmt: Format) -> bytes:
     if fmt == "json":
-        return json_format.MessageToJson(message, indent=None).encode()
-    return message.SerializeToString()
+        text: str = json_format.MessageToJson(message, indent=None)
+        return text.encode()
+    data: bytes = message.SerializeToString()
+    return data
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive for exporters that reuse connections
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s " + format, self.address_string(), *args)
 
     def do_POST(self) -> None:
@@ -55,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.service.authenticate(self.headers.get("Authorization"))
             limit = self.server.config.max_body_bytes
             raw = read_raw(
-                self.rfile,
+                self.rfile,  # type: ignore[arg-type]  # a buffered socket file: read/readline
                 self.headers.get("Content-Length"),
                 "chunked" in (self.headers.get("Transfer-Encoding") or "").lower(),
                 limit,
@@ -67,7 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
             # After an unread or partly read body the connection cannot be reused safely.
             close = isinstance(exc, PayloadTooLarge | UnsupportedMediaType) or err.http_status == 401
             self.server.service.counters.count_request(str(err.http_status))
-            self._send_status(err.http_status, fmt, err.message, retry_after=err.retry_after_header, close=close)
+            self._send_status(
+                err.http_status, fmt, err.message, retry_after=err.retry_after_header, close=close
+            )
             return
         self.server.service.counters.count_request("200")
         self._send(HTTPStatus.OK, fmt, _encode(response, fmt))
@@ -96,12 +100,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, fmt, body, headers, close)
 
     def _send(
-        self, status: int, fmt: Format, body: bytes, headers: dict[str, str] | None = None, close: bool = False
+        self,
+        status: int,
+        fmt: Format,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
     ) -> None:
         self.send_response(status)
-        self.send_header(
-            "Content-Type", "application/json" if fmt == "json" else "application/x-protobuf"
-        )
+        self.send_header("Content-Type", "application/json" if fmt == "json" else "application/x-protobuf")
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)

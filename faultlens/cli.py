@@ -7,7 +7,7 @@ import importlib
 import click
 
 #: module names under faultlens.commands; each exposes ``command``
-COMMANDS = ("serve", "up", "ingest", "sql", "analyze", "report", "demo", "eval", "export")
+COMMANDS = ("serve", "up", "ingest", "sql", "analyze", "report", "demo", "eval", "export", "generate")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -26,11 +26,21 @@ def db_option(f: F) -> F:
 
 
 def receiver_options(f: F) -> F:
-    f = click.option("--host", default="127.0.0.1", show_default=True, help="Address the receivers bind to.")(f)
+    f = click.option("--host", default="127.0.0.1", show_default=True, help="Address the receivers bind to.")(
+        f
+    )
     f = click.option(
-        "--grpc-port", default=4317, show_default=True, type=int, help="OTLP/gRPC port (0 = any free, -1 = off)."
+        "--grpc-port",
+        default=4317,
+        show_default=True,
+        type=int,
+        help="OTLP/gRPC port (0 = any free, -1 = off).",
     )(f)
     f = click.option(
-        "--http-port", default=4318, show_default=True, type=int, help="OTLP/HTTP port (0 = any free, -1 = off)."
+        "--http-port",
+        default=4318,
+        show_default=True,
+        type=int,
+        help="OTLP/HTTP port (0 = any free, -1 = off).",
     )(f)
     return f

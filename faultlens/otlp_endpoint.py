@@ -34,7 +34,9 @@ def publish(db: str | os.PathLike[str], endpoint: OtlpEndpoint) -> None:
 def lookup(db: str | os.PathLike[str]) -> OtlpEndpoint | None:
     try:
         data = orjson.loads(_path(db).read_bytes())
-        return OtlpEndpoint(int(data["pid"]), data.get("http_url"), data.get("grpc_target"), bool(data.get("tls")))
+        return OtlpEndpoint(
+            int(data["pid"]), data.get("http_url"), data.get("grpc_target"), bool(data.get("tls"))
+        )
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
 

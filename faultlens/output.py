@@ -37,7 +37,14 @@ def to_csv(table: pa.Table) -> bytes:
     cols = []
     for col in table.columns:
         if pa.types.is_nested(col.type):
-            cols.append(pa.array([None if v is None else orjson.dumps(v, default=_default).decode() for v in col.to_pylist()]))
+            cols.append(
+                pa.array(
+                    [
+                        None if v is None else orjson.dumps(v, default=_default).decode()
+                        for v in col.to_pylist()
+                    ]
+                )
+            )
         else:
             cols.append(col)
     out = io.BytesIO()

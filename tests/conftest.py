@@ -22,9 +22,15 @@ def faultlens_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "faultlens", *args]
 
 
-def run_cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        faultlens_cmd(*args), capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        faultlens_cmd(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
 
@@ -52,7 +58,10 @@ def start_serve(db: Path, *extra: str, timeout: float = 60) -> ServeProcess:
     """Start `faultlens serve` on free ports and wait for its announcement line."""
     proc = subprocess.Popen(
         faultlens_cmd("serve", "--db", str(db), "--grpc-port", "0", "--http-port", "0", *extra),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None

@@ -31,12 +31,23 @@ def test_ingest_every_file_form(tmp_path: Path) -> None:
         return doc
 
     (tmp_path / "lines.jsonl").write_text("\n".join(json.dumps(otlp_json(b, 2)) for b in (3, 4)) + "\n")
-    res = run_cli("ingest", "--db", str(db), str(tmp_path / "req.pb"), str(tmp_path / "req.pb.gz"),
-                  str(tmp_path / "lines.jsonl"), str(EXAMPLES / "trace.json"), str(EXAMPLES / "logs.json"))
+    res = run_cli(
+        "ingest",
+        "--db",
+        str(db),
+        str(tmp_path / "req.pb"),
+        str(tmp_path / "req.pb.gz"),
+        str(tmp_path / "lines.jsonl"),
+        str(EXAMPLES / "trace.json"),
+        str(EXAMPLES / "logs.json"),
+    )
     assert res.returncode == 0, res.stderr
     assert "ingested" in res.stdout
-    example_spans = sum(len(ss["spans"]) for rs in json.loads((EXAMPLES / "trace.json").read_text())["resourceSpans"]
-                        for ss in rs["scopeSpans"])
+    example_spans = sum(
+        len(ss["spans"])
+        for rs in json.loads((EXAMPLES / "trace.json").read_text())["resourceSpans"]
+        for ss in rs["scopeSpans"]
+    )
     assert sql_json(db, "select count(*) as n from spans") == [{"n": 4 + 3 + 2 + 2 + example_spans}]
     assert sql_json(db, "select count(*) > 0 as ok from logs") == [{"ok": True}]
     # idempotent: ingesting the same files again adds nothing

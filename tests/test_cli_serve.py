@@ -42,8 +42,14 @@ def test_sql_sees_every_acknowledged_span_while_serving(serve_process: ServeProc
 
 
 def test_sql_refuses_writes_clearly(serve_process: ServeProcess) -> None:
-    for stmt in ("delete from spans", "insert into spans (trace_id) values ('x')", "create table t (a int)",
-                 "drop table spans", "copy spans to '/tmp/x.csv'", "attach 'other.duckdb'"):
+    for stmt in (
+        "delete from spans",
+        "insert into spans (trace_id) values ('x')",
+        "create table t (a int)",
+        "drop table spans",
+        "copy spans to '/tmp/x.csv'",
+        "attach 'other.duckdb'",
+    ):
         res = run_cli("sql", "--db", str(serve_process.db), stmt)
         assert res.returncode == 2, (stmt, res.stdout, res.stderr)
         assert "read-only" in res.stderr.lower(), res.stderr
@@ -58,8 +64,12 @@ def test_sql_formats_without_server(tmp_path: Path) -> None:
     sp = start_serve(tmp_path / "s.duckdb", "--no-analysis")
     try:
         conn = http.client.HTTPConnection("127.0.0.1", sp.http_port, timeout=30)
-        conn.request("POST", "/v1/traces", body=make_request(3).SerializeToString(),
-                     headers={"Content-Type": "application/x-protobuf"})
+        conn.request(
+            "POST",
+            "/v1/traces",
+            body=make_request(3).SerializeToString(),
+            headers={"Content-Type": "application/x-protobuf"},
+        )
         assert conn.getresponse().status == 200
         conn.close()
     finally:
@@ -84,8 +94,12 @@ def test_kill_9_keeps_every_acknowledged_span(tmp_path: Path) -> None:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", sp.http_port, timeout=30)
         for i in range(40):
-            conn.request("POST", "/v1/traces", body=make_request(25, trace_byte=i + 1).SerializeToString(),
-                         headers={"Content-Type": "application/x-protobuf"})
+            conn.request(
+                "POST",
+                "/v1/traces",
+                body=make_request(25, trace_byte=i + 1).SerializeToString(),
+                headers={"Content-Type": "application/x-protobuf"},
+            )
             resp = conn.getresponse()
             resp.read()
             assert resp.status == 200

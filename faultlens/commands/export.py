@@ -14,8 +14,13 @@ from store.reader import open_reader
 
 @click.command("export")
 @db_option
-@click.option("--parquet", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write <table>.parquet files into (created if missing).")
+@click.option(
+    "--parquet",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write <table>.parquet files into (created if missing).",
+)
 def command(db: str, out_dir: Path) -> None:
     """Export every table of the store to Parquet (works while `faultlens serve` runs)."""
     with cli_errors():

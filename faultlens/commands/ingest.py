@@ -99,7 +99,9 @@ def _expand(files: tuple[Path, ...]) -> list[Path]:
 
 @click.command("ingest")
 @db_option
-@click.option("--token", envvar="FAULTLENS_TOKEN", default=None, help="Bearer token of the serving process, if any.")
+@click.option(
+    "--token", envvar="FAULTLENS_TOKEN", default=None, help="Bearer token of the serving process, if any."
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def command(db: str, token: str | None, files: tuple[Path, ...]) -> None:
     """Load OTLP files (protobuf, OTLP/JSON, JSON Lines of requests; gzip allowed; folders are walked).
@@ -109,26 +111,31 @@ def command(db: str, token: str | None, files: tuple[Path, ...]) -> None:
     """
     paths = _expand(files)
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
     )
     with cli_errors():
+        writer: DuckStoreWriter | None = None
         try:
-            writer: DuckStoreWriter | None = DuckStoreWriter(Path(db), StoreConfig())
+            writer = DuckStoreWriter(Path(db), StoreConfig())
+            sink, via = _writer_sink(writer), ""
         except StoreLocked:
             endpoint = otlp_endpoint.lookup(db)
             if endpoint is None or endpoint.http_url is None:
                 raise
-            writer = None
-        via = "" if writer else f" via {endpoint.http_url}"
+            sink, via = _http_sink(endpoint.http_url, token), f" via {endpoint.http_url}"
         try:
             with progress:
-                sink = _writer_sink(writer) if writer else _http_sink(str(endpoint.http_url), token)
                 counts = ingest_files(sink, paths, progress)
         finally:
             if writer is not None:
                 writer.close()
     click.echo(
-        f"ingested {counts['spans']} spans, {counts['logs']} log records, {counts['metric_points']} metric points "
+        f"ingested {counts['spans']} spans, {counts['logs']} log records, "
+        f"{counts['metric_points']} metric points "
         f"from {counts['files']} file(s) into {db}{via}"
         + (f"; rejected {counts['rejected']}" if counts["rejected"] else "")
     )

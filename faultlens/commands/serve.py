@@ -72,10 +72,14 @@ def announce(server: FaultlensServer, db: str) -> None:
 @click.command("serve")
 @db_option
 @receiver_options
-@click.option("--token", envvar="FAULTLENS_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN'.")
+@click.option(
+    "--token", envvar="FAULTLENS_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN'."
+)
 @click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="TLS certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="TLS private key (PEM).")
-@click.option("--analysis/--no-analysis", default=True, show_default=True, help="Analyse traces as they settle.")
+@click.option(
+    "--analysis/--no-analysis", default=True, show_default=True, help="Analyse traces as they settle."
+)
 @click.option(
     "--quiet-seconds", default=5.0, show_default=True, type=float, help="Analyse a trace once idle this long."
 )
@@ -97,9 +101,13 @@ def command(
     A success response is sent only once the data is committed. While serving, `faultlens sql`,
     `analyze`, `report` and the dashboard read the same store through a loopback read path.
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     with cli_errors():
-        server = build_server(db, host, grpc_port, http_port, token, tls_cert, tls_key, analysis, quiet_seconds)
+        server = build_server(
+            db, host, grpc_port, http_port, token, tls_cert, tls_key, analysis, quiet_seconds
+        )
         server.start()
     try:
         announce(server, db)

@@ -15,7 +15,11 @@ from store.reader import open_reader
 @click.command("sql")
 @db_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
     help="json: an array of row objects.",
 )
 @click.argument("query")

@@ -20,7 +20,7 @@ def _send_demo(endpoint: str, traces: int, rate: float | None) -> None:
 
     try:
         result = run_demo(endpoint, "grpc", traces, rate, None)
-        click.echo(f"demo: sent {result.spans_sent} spans in {result.traces_sent} traces to {endpoint}")
+        click.echo(f"demo: {result.spans_acked} of {result.spans_sent} spans in {result.traces} traces acknowledged")
     except Exception as e:  # the demo is a convenience: the server keeps running without it
         click.echo(f"demo traffic failed: {e}", err=True)
 
@@ -31,9 +31,17 @@ def _send_demo(endpoint: str, traces: int, rate: float | None) -> None:
 @click.option("--dashboard-port", default=8501, show_default=True, type=int, help="Dashboard port.")
 @click.option("--demo", is_flag=True, help="Also send sample multi-agent traffic (with known failures).")
 @click.option("--demo-traces", default=120, show_default=True, type=int, help="Traces the demo sends.")
-@click.option("--quiet-seconds", default=2.0, show_default=True, type=float, help="Analyse a trace once idle this long.")
+@click.option(
+    "--quiet-seconds", default=2.0, show_default=True, type=float, help="Analyse a trace once idle this long."
+)
 def command(
-    db: str, host: str, grpc_port: int, http_port: int, dashboard_port: int, demo: bool, demo_traces: int,
+    db: str,
+    host: str,
+    grpc_port: int,
+    http_port: int,
+    dashboard_port: int,
+    demo: bool,
+    demo_traces: int,
     quiet_seconds: float,
 ) -> None:
     """Start the OTLP receivers, the incremental analysis and the dashboard (all on 127.0.0.1 by default).

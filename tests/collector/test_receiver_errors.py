@@ -31,18 +31,30 @@ def make_request(n: int, bad: int = 0, trace_byte: int = 1) -> trace_service_pb2
     """``n`` valid spans plus ``bad`` spans with an invalid (3-byte) span id."""
     spans = [
         trace_pb2.Span(
-            trace_id=bytes([trace_byte]) * 16, span_id=(i + 1).to_bytes(8, "big"), name=f"span-{i}",
-            start_time_unix_nano=1_700_000_000_000_000_000 + i, end_time_unix_nano=1_700_000_000_100_000_000 + i,
-            attributes=[common_pb2.KeyValue(key="gen_ai.operation.name", value=common_pb2.AnyValue(string_value="chat"))],
+            trace_id=bytes([trace_byte]) * 16,
+            span_id=(i + 1).to_bytes(8, "big"),
+            name=f"span-{i}",
+            start_time_unix_nano=1_700_000_000_000_000_000 + i,
+            end_time_unix_nano=1_700_000_000_100_000_000 + i,
+            attributes=[
+                common_pb2.KeyValue(
+                    key="gen_ai.operation.name", value=common_pb2.AnyValue(string_value="chat")
+                )
+            ],
         )
         for i in range(n)
     ]
-    spans += [trace_pb2.Span(trace_id=bytes([trace_byte]) * 16, span_id=b"\x01\x02\x03", name="bad") for _ in range(bad)]
+    spans += [
+        trace_pb2.Span(trace_id=bytes([trace_byte]) * 16, span_id=b"\x01\x02\x03", name="bad")
+        for _ in range(bad)
+    ]
     return trace_service_pb2.ExportTraceServiceRequest(
         resource_spans=[
             trace_pb2.ResourceSpans(
                 resource=resource_pb2.Resource(
-                    attributes=[common_pb2.KeyValue(key="service.name", value=common_pb2.AnyValue(string_value="svc"))]
+                    attributes=[
+                        common_pb2.KeyValue(key="service.name", value=common_pb2.AnyValue(string_value="svc"))
+                    ]
                 ),
                 scope_spans=[trace_pb2.ScopeSpans(spans=spans)],
             )
@@ -52,7 +64,9 @@ def make_request(n: int, bad: int = 0, trace_byte: int = 1) -> trace_service_pb2
 
 def start(tmp_path: Path, **kw: object) -> FaultlensServer:
     cfg = ReceiverConfig(grpc_port=0, http_port=0, max_body_bytes=LIMIT, **kw)  # type: ignore[arg-type]
-    srv = FaultlensServer(ServeConfig(db=tmp_path / "s.duckdb", receivers=cfg, analysis=AnalysisConfig(enabled=False)))
+    srv = FaultlensServer(
+        ServeConfig(db=tmp_path / "s.duckdb", receivers=cfg, analysis=AnalysisConfig(enabled=False))
+    )
     srv.start()
     return srv
 
@@ -66,8 +80,13 @@ def server(tmp_path: Path) -> Iterator[FaultlensServer]:
         srv.stop()
 
 
-def post(srv: FaultlensServer, body: bytes, ctype: str = "application/x-protobuf", path: str = "/v1/traces",
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def post(
+    srv: FaultlensServer,
+    body: bytes,
+    ctype: str = "application/x-protobuf",
+    path: str = "/v1/traces",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=30)
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": ctype, **(headers or {})})
@@ -77,8 +96,12 @@ def post(srv: FaultlensServer, body: bytes, ctype: str = "application/x-protobuf
         conn.close()
 
 
-def grpc_export(srv: FaultlensServer, body: bytes, metadata: tuple[tuple[str, str], ...] = (),
-                compression: grpc.Compression | None = None) -> bytes:
+def grpc_export(
+    srv: FaultlensServer,
+    body: bytes,
+    metadata: tuple[tuple[str, str], ...] = (),
+    compression: grpc.Compression | None = None,
+) -> bytes:
     with grpc.insecure_channel(f"127.0.0.1:{srv.grpc_port}") as channel:
         call = channel.unary_unary(TRACE_EXPORT, request_serializer=None, response_deserializer=None)
         return call(body, timeout=30, metadata=metadata, compression=compression)  # type: ignore[no-any-return]
@@ -117,7 +140,15 @@ def test_http_malformed_protobuf_is_400(server: FaultlensServer, kind: str) -> N
     assert_still_serving(server, 10)
 
 
-@pytest.mark.parametrize("body", [b"{not json", b'{"resourceSpans": 5}', b"\xff\xfe{}", b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"0102030405060708"}]}]}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b'{"resourceSpans": 5}',
+        b"\xff\xfe{}",
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"0102030405060708"}]}]}]}',
+    ],
+)
 def test_http_invalid_json_is_400_in_json(server: FaultlensServer, body: bytes) -> None:
     status, headers, resp = post(server, body, "application/json")
     assert status == 400
@@ -233,7 +264,11 @@ def test_token_required_on_both_receivers(tmp_path: Path) -> None:
         with pytest.raises(grpc.RpcError) as err:
             grpc_export(srv, body, metadata=(("authorization", "Bearer nope"),))
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
-        grpc_export(srv, make_request(1, trace_byte=3).SerializeToString(), metadata=(("authorization", "Bearer s3cret"),))
+        grpc_export(
+            srv,
+            make_request(1, trace_byte=3).SerializeToString(),
+            metadata=(("authorization", "Bearer s3cret"),),
+        )
         assert stored(srv) == 3
     finally:
         srv.stop()
@@ -250,8 +285,12 @@ def test_full_queue_answers_retry_later_on_both_receivers(tmp_path: Path) -> Non
 
     cfg = ReceiverConfig(grpc_port=0, http_port=0, max_body_bytes=64 << 20)
     srv = FaultlensServer(
-        ServeConfig(db=tmp_path / "q.duckdb", receivers=cfg, store=StoreConfig(queue_max_items=1),
-                    analysis=AnalysisConfig(enabled=False))
+        ServeConfig(
+            db=tmp_path / "q.duckdb",
+            receivers=cfg,
+            store=StoreConfig(queue_max_items=1),
+            analysis=AnalysisConfig(enabled=False),
+        )
     )
     srv.start()
     try:

@@ -21,9 +21,26 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs t
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -31,20 +48,30 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
 def test_tls_on_grpc_and_http(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     cfg = ReceiverConfig(grpc_port=0, http_port=0, tls_cert=cert, tls_key=key, token="t0k")
-    srv = FaultlensServer(ServeConfig(db=tmp_path / "t.duckdb", receivers=cfg, analysis=AnalysisConfig(enabled=False)))
+    srv = FaultlensServer(
+        ServeConfig(db=tmp_path / "t.duckdb", receivers=cfg, analysis=AnalysisConfig(enabled=False))
+    )
     srv.start()
     try:
         ctx = ssl.create_default_context(cafile=str(cert))
         conn = http.client.HTTPSConnection("127.0.0.1", srv.http_port, context=ctx, timeout=30)
-        conn.request("POST", "/v1/traces", body=make_request(2).SerializeToString(),
-                     headers={"Content-Type": "application/x-protobuf", "Authorization": "Bearer t0k"})
+        conn.request(
+            "POST",
+            "/v1/traces",
+            body=make_request(2).SerializeToString(),
+            headers={"Content-Type": "application/x-protobuf", "Authorization": "Bearer t0k"},
+        )
         assert conn.getresponse().status == 200
         conn.close()
 
         creds = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
         with grpc.secure_channel(f"127.0.0.1:{srv.grpc_port}", creds) as channel:
             call = channel.unary_unary(TRACE_EXPORT)
-            call(make_request(3, trace_byte=9).SerializeToString(), timeout=30, metadata=(("authorization", "Bearer t0k"),))
+            call(
+                make_request(3, trace_byte=9).SerializeToString(),
+                timeout=30,
+                metadata=(("authorization", "Bearer t0k"),),
+            )
         assert stored(srv) == 5
 
         # plaintext against the TLS port fails, it does not store anything

@@ -32,8 +32,13 @@ RESOURCE = Resource.create({"service.name": "chat-svc"})
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[FaultlensServer]:
-    srv = FaultlensServer(ServeConfig(db=tmp_path / "lm.duckdb", receivers=ReceiverConfig(grpc_port=0, http_port=0),
-                                      analysis=AnalysisConfig(enabled=False)))
+    srv = FaultlensServer(
+        ServeConfig(
+            db=tmp_path / "lm.duckdb",
+            receivers=ReceiverConfig(grpc_port=0, http_port=0),
+            analysis=AnalysisConfig(enabled=False),
+        )
+    )
     srv.start()
     try:
         yield srv
@@ -78,16 +83,24 @@ def test_genai_event_joins_its_span_whichever_arrives_first(
     lp.add_log_record_processor(SimpleLogRecordProcessor(log_exp))
     tracer = tp.get_tracer("t")
     logger = lp.get_logger("t")
-    span = tracer.start_span("chat gpt-4o", attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"})
+    span = tracer.start_span(
+        "chat gpt-4o", attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"}
+    )
     ctx = trace.set_span_in_context(span)
     question = [{"role": "user", "parts": [{"type": "text", "content": "Where is the Eiffel Tower?"}]}]
-    answer = [{"role": "assistant", "parts": [{"type": "text", "content": "In Paris."}], "finish_reason": "stop"}]
+    answer = [
+        {"role": "assistant", "parts": [{"type": "text", "content": "In Paris."}], "finish_reason": "stop"}
+    ]
 
     def send_event() -> None:
         logger.emit(
-            event_name="gen_ai.client.inference.operation.details", context=ctx,
-            attributes={"gen_ai.operation.name": "chat", "gen_ai.input.messages": json.dumps(question),
-                        "gen_ai.output.messages": json.dumps(answer)},
+            event_name="gen_ai.client.inference.operation.details",
+            context=ctx,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.input.messages": json.dumps(question),
+                "gen_ai.output.messages": json.dumps(answer),
+            },
         )
         lp.force_flush()
 

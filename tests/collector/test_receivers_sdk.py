@@ -55,7 +55,9 @@ def test_grpc_exporter_spans_land_normalized(server: FaultlensServer, compressio
     import grpc
 
     comp = grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.NoCompression
-    fleet = Fleet(lambda: GrpcSpanExporter(endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True, compression=comp))
+    fleet = Fleet(
+        lambda: GrpcSpanExporter(endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True, compression=comp)
+    )
     sent = _send(fleet, 12)
     assert count(server) == sent
     reader = open_reader(str(server.config.db))
@@ -66,7 +68,9 @@ def test_grpc_exporter_spans_land_normalized(server: FaultlensServer, compressio
         ops = {r["operation"]: r["n"] for r in rows}
         assert ops["invoke_agent"] == 24 and ops["chat"] == 24 and ops["execute_tool"] == 36
         assert ops["search_memory"] == 12 and ops["update_memory"] == 12
-        services = {r["service_name"] for r in reader.query("select distinct service_name from spans").to_pylist()}
+        services = {
+            r["service_name"] for r in reader.query("select distinct service_name from spans").to_pylist()
+        }
         assert services == {"planner-svc", "research-svc", "memory-svc"}
     finally:
         reader.close()
@@ -75,7 +79,9 @@ def test_grpc_exporter_spans_land_normalized(server: FaultlensServer, compressio
 @pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
 def test_http_exporter_spans_land(server: FaultlensServer, compression: Compression) -> None:
     fleet = Fleet(
-        lambda: HttpSpanExporter(endpoint=f"http://127.0.0.1:{server.http_port}/v1/traces", compression=compression)
+        lambda: HttpSpanExporter(
+            endpoint=f"http://127.0.0.1:{server.http_port}/v1/traces", compression=compression
+        )
     )
     sent = _send(fleet, 10)
     assert count(server) == sent
@@ -83,11 +89,17 @@ def test_http_exporter_spans_land(server: FaultlensServer, compression: Compress
     reader = open_reader(str(server.config.db))
     try:
         row = reader.query(
-            "select request_model, input_tokens, output_tokens, convention from spans where name = 'ChatOpenAI' limit 1"
+            "select request_model, input_tokens, output_tokens, convention from spans "
+            "where name = 'ChatOpenAI' limit 1"
         ).to_pylist()[0]
     finally:
         reader.close()
-    assert row == {"request_model": "gpt-4o-mini", "input_tokens": 40, "output_tokens": 12, "convention": "openinference"}
+    assert row == {
+        "request_model": "gpt-4o-mini",
+        "input_tokens": 40,
+        "output_tokens": 12,
+        "convention": "openinference",
+    }
 
 
 def test_agents_resolved_from_nearest_agent_ancestor(server: FaultlensServer) -> None:
