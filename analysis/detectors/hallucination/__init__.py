@@ -1,0 +1,50 @@
+"""``hallucination_propagation`` (SPEC §5.1): an agent states a fact none of its inputs support and
+other agents, shared memory, side-effecting calls or the final answer take it up as true. No LLM:
+claims are extracted with patterns, grounded against the span's causal past, and followed forward
+through the happens-before relation.
+
+Modules, in pipeline order: ``texts`` (a span's strings, with their location), ``claims``,
+``dates`` and ``numbers`` (extraction and normalization; ``claim`` the record, ``vocabulary`` the
+word lists), ``ledger`` (per-trace index), ``grounding`` (support and
+origin), ``propagation`` (reach, severity), ``tools`` (undeclared tools, not-found entities),
+``detector`` (findings).
+
+Findings (kinds ``ungrounded_claim``, ``undeclared_tool``, ``not_found_entity``) carry this
+evidence, for the dashboard and the report:
+
+``ungrounded_claim``::
+
+    {"claim": "$4.7B",                      # the claim as written at its origin
+     "normalized": "money:usd:4.7e+09",     # its normalized key
+     "kind": "money",                       # claims.Claim.kind
+     "origin_span_id": "<16 hex>",
+     "occurrences": [{"span_id", "field", "message"?, "part"?, "start", "end", "text"}, ...],
+                                            # origin first, then every carrier; start/end are
+                                            # character offsets into the text of that message
+                                            # part (or of the column, for tool_arguments etc.)
+     "reached_agents": ["writer", ...],     # other agents that took it in
+     "reached_final_output": true, "final_output_span_ids": [...],
+     "is_final_answer": false,              # the final output is this claim and nothing else
+     "memory_writes": [span ids], "tool_calls": [span ids],
+     "side_effects": [{"span_id", "tool"}],
+     "verified_by": [{"span_id", "agent", "passed": bool}],
+     "also_emitted_by": [span ids],         # concurrent spans that also made it up
+     "claims": [ {the fields above}, ... ], # every propagated unsupported claim of this origin
+     "seen_by_verifier": bool, "verified": bool}
+
+``undeclared_tool``: ``{"tool", "agent", "declared_tools", "requested_by": [span ids],
+"executed_by": [span ids], "failed": [span ids], "seen_by_verifier": false}``.
+
+``not_found_entity``: ``{"entity", "normalized", "kind", "entities", "tool", "tool_span_ids",
+"not_found": "<the phrase or status that said so>", "occurrences": [...], "seen_by_verifier": false}``.
+
+Register with ``DETECTORS`` (the engine's registry imports this package).
+"""
+
+from __future__ import annotations
+
+from analysis.detectors.hallucination.detector import HallucinationPropagation
+
+DETECTORS = [HallucinationPropagation()]
+
+__all__ = ["DETECTORS", "HallucinationPropagation"]

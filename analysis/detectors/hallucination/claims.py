@@ -1,0 +1,299 @@
+"""Claim extraction without an LLM: the checkable facts of a piece of text, normalized so that
+different spellings of the same fact compare equal.
+
+A ``Claim`` is a span of text (``start``/``end`` are character offsets into the text it was
+extracted from) with a ``kind`` and normalized ``keys``: the claim is supported by any source claim
+whose ``covers`` contains one of its keys (``"March 15"`` is covered by ``"2024-03-15"``, not the
+other way round). Quantities also carry a ``Quantity`` for tolerant numeric comparison
+(``numbers.same_quantity``), names and quoted strings their ``tokens`` for token-level grounding.
+
+Kinds: ``money``, ``percent``, ``quantity`` (a number with a unit), ``number`` (a bare number worth
+checking), ``date``, ``time``, ``year``, ``url``, ``email``, ``identifier``, ``path``, ``code``,
+``quoted``, ``name``, ``value`` (a short string value in JSON). Dates and times live in ``dates``.
+``strong`` claims can make a finding on their own; weak ones (a bare year, a one-word name, a
+snake_case word) only alongside a strong one or when they are the whole final answer, because alone
+they are far more often the model's own wording than a fabricated fact. ``checkable`` is False for
+small bare numbers: extracted so they can support other claims, never checked themselves.
+
+Patterns run in priority order over one text and each claims its characters, so a date is not also
+read as three numbers and an e-mail address not also as a name. Cost: linear in the text length
+per pattern.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analysis.detectors.hallucination.claim import Claim
+from analysis.detectors.hallucination.dates import DATE_PATTERNS
+from analysis.detectors.hallucination.numbers import QUANTITY, parse_quantity, significant
+from analysis.detectors.hallucination.vocabulary import (
+    GENERIC_CAPITALISED,
+    LEADING_STOPWORDS,
+    NAME_CONNECTORS,
+)
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'`)\]}|]+", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
+_IDENTIFIER = re.compile(r"(?<![\w.@/\\-])(?=[\w#-]*\d)[A-Za-z0-9]+(?:[-_#][A-Za-z0-9]+)*(?![\w@/-])")
+_PHONE = re.compile(r"(?<![\w+])\+?\d{1,3}?[\s.-]?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
+_PATH = re.compile(
+    r"(?<![\w/:.<])(?:~|\.{1,2})?/(?:[\w.@-]+/)+[\w.@-]+/?"
+    r"|(?<![\w/:.<])(?:~|\.{1,2})?/[\w@-]+\.[A-Za-z0-9]{1,5}\b"
+    r"|\b[A-Za-z]:\\(?:[\w .-]+\\)*[\w.-]+"
+    r"|\b[\w.-]+(?:/[\w.-]+)+\.[A-Za-z0-9]{1,5}\b"
+    r"|(?<![\w/])[\w.-]+(?:/[\w.-]+){2,}"
+)
+_FILENAME = re.compile(
+    r"\b[\w-]+\.(?:py|js|ts|tsx|json|ya?ml|csv|tsv|txt|md|pdf|docx?|xlsx?|pptx?|sql|sh|go|rs|java|html?|xml|log|"
+    r"cfg|conf|ini|toml|zip|tar|gz|png|jpe?g|parquet|ipynb)\b"
+)
+_DIGIT = re.compile(r"\d")
+_CODE = re.compile(
+    r"`([^`\n]{2,80})`"
+    r"|\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\(\)"
+    r"|\b[A-Za-z_]\w*\(\)"
+    r"|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"
+    r"|(?<!\\)\b[a-z]+(?:[A-Z][a-z0-9]+)+\b"
+)
+_QUOTED = re.compile(r"\"([^\"\n]{3,120})\"|“([^”\n]{3,120})”")
+_NAME_TOKEN = r"(?:(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St)\.\s)?[A-Z][\w'’&-]*"
+# a trailing number belongs to the name ("Terminal 5", "Apollo 11"); a backslash before the first
+# letter is an escape ("\\nBest"), not a word boundary
+_NAME = re.compile(
+    rf"(?<![\w'’\\-]){_NAME_TOKEN}(?:\s(?:(?:{'|'.join(NAME_CONNECTORS)})\s)?{_NAME_TOKEN})*(?:\s\d{{1,4}}(?![\w.,:]\d))?"
+)
+_LABEL_AFTER = re.compile(r"[*_]*\s*:")
+_JSON_VALUE = re.compile(r'(?<=[:\[,])\s*"((?:[^"\\\n]|\\.){2,60})"(?=\s*[,}\]])')
+#: values the caller is meant to mint (idempotency keys, request ids, nonces): never facts
+_MINTED_VALUE = re.compile(
+    r'"[\w-]*(?:idempoten|request[_-]?id|nonce|dedup|correlation|client[_-]?token|trace[_-]?id|uuid)[\w-]*"'
+    r'\s*:\s*(?:"(?:[^"\\\n]|\\.)*"|[^,}\]\s]+)',
+    re.IGNORECASE,
+)
+_JSON_KEY = re.compile(r'"(?:[^"\\\n]|\\.){1,80}"(?=\s*:)')
+_YEAR = re.compile(r"(?<![\w.,-])(1[89]\d{2}|20\d{2})(?![\w.,-]\d|\w)")
+_HONORIFIC = re.compile(r"^(?:dr|mr|mrs|ms|prof|sr|jr|st)\.?$")
+_WORD = re.compile(r"[a-z0-9]+")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$", re.IGNORECASE)
+
+
+class _Mask:
+    """Characters already claimed by a higher-priority pattern."""
+
+    def __init__(self, n: int) -> None:
+        self._bits = bytearray(n)
+
+    def free(self, start: int, end: int) -> bool:
+        return not any(self._bits[start:end])
+
+    def take(self, start: int, end: int) -> None:
+        self._bits[start:end] = b"\x01" * (end - start)
+
+
+def extract_claims(text: str, *, json_text: bool = False) -> list[Claim]:
+    """Every claim in ``text``, in text order. ``json_text`` marks serialized JSON (tool arguments
+    and results): quoted strings there are just JSON strings, not quotations."""
+    mask = _Mask(len(text))
+    out: list[Claim] = []
+
+    def add(claim: Claim | None) -> None:
+        if claim is not None and mask.free(claim.start, claim.end):
+            if claim.checkable:  # "5" of "Terminal 5" stays available to the name
+                mask.take(claim.start, claim.end)
+            out.append(claim)
+
+    if json_text:  # object keys are the tool's vocabulary, not claims
+        for m in _MINTED_VALUE.finditer(text):
+            mask.take(m.start(), m.end())
+        for m in _JSON_KEY.finditer(text):
+            mask.take(m.start(), m.end())
+    # cheap guards first: most texts have no "://", "@", "/" or digit, and the patterns cost
+    # microseconds per character
+    if "://" in text or "www." in text:
+        for m in _URL.finditer(text):
+            add(_url(m))
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            add(_simple("email", m, "email:" + m.group(0).lower()))
+    digits = _DIGIT.search(text) is not None
+    if digits:
+        for rx, make in DATE_PATTERNS:
+            for m in rx.finditer(text):
+                add(make(m))
+    if "/" in text or "\\" in text:
+        for m in _PATH.finditer(text):
+            add(_path(m))
+    if "." in text:
+        for m in _FILENAME.finditer(text):
+            add(_path(m))
+    if digits:
+        for m in _PHONE.finditer(text):
+            add(_simple("identifier", m, "id:" + re.sub(r"\D", "", m.group(0))))
+        for m in _IDENTIFIER.finditer(text):
+            add(_identifier(m))
+        for m in _YEAR.finditer(text):
+            add(_simple("year", m, f"year:{m.group(1)}", strong=False))
+        for m in QUANTITY.finditer(text):
+            add(_quantity(m))
+    for m in _CODE.finditer(text):
+        add(_code(m))
+    if not json_text:
+        for m in _QUOTED.finditer(text):
+            add(_quoted(m, out))
+    # names inside JSON string values too ("to": "Dana Whitfield", an e-mail body); keys are masked
+    for m in _NAME.finditer(text):
+        add(_name(m, text))
+    if json_text:
+        for m in _JSON_VALUE.finditer(text):
+            add(_value(m))
+    out.sort(key=lambda c: c.start)
+    return out
+
+
+def _simple(
+    kind: str, m: re.Match[str], key: str, *, strong: bool = True, covers: tuple[str, ...] = ()
+) -> Claim:
+    return Claim(kind, m.group(0), m.start(), m.end(), (key,), frozenset((key, *covers)), strong)
+
+
+def _url(m: re.Match[str]) -> Claim:
+    raw = m.group(0).rstrip(".,;:!?'\"")
+    norm = re.sub(r"^(?:https?://)?(?:www\.)?", "", raw.lower())
+    norm = re.split(r"[?#]", norm, maxsplit=1)[0].rstrip("/")
+    host = norm.split("/", 1)[0]
+    key = f"url:{norm}"
+    return Claim("url", raw, m.start(), m.start() + len(raw), (key,), frozenset((key, f"url:{host}")))
+
+
+def _path(m: re.Match[str]) -> Claim | None:
+    raw = m.group(0).rstrip(".,;:")
+    if raw in ("/", "//") or re.fullmatch(r"/[\w-]{1,3}", raw):
+        return None  # "/s", "and/or"-like fragments, not paths
+    norm = raw.replace("\\", "/").lower().removeprefix("./")
+    base = norm.rstrip("/").rsplit("/", 1)[-1]
+    keys = (f"path:{norm}", f"file:{base}") if "." in base else (f"path:{norm}",)
+    return Claim("path", raw, m.start(), m.start() + len(raw), keys, frozenset(keys))
+
+
+def _identifier(m: re.Match[str]) -> Claim | None:
+    raw = m.group(0)
+    digits = sum(ch.isdigit() for ch in raw)
+    letters = sum(ch.isalpha() for ch in raw)
+    if len(raw) < 5 or digits < 2 or (letters == 0 and "-" not in raw and "_" not in raw and "#" not in raw):
+        return None
+    if _ORDINAL.match(raw) or ((qm := QUANTITY.fullmatch(raw)) and (qm.group("unit") or qm.group("mags"))):
+        return None
+    norm = re.sub(r"[^a-z0-9]", "", raw.lower())
+    # "ORD-7731" is still supported by a source that says "order 7731"
+    tail = re.search(r"\d{4,}$", norm)
+    covers = (f"id:{tail.group(0)}",) if tail else ()
+    return Claim(
+        "identifier", raw, m.start(), m.end(), (f"id:{norm}", *covers), frozenset((f"id:{norm}", *covers))
+    )
+
+
+def _quantity(m: re.Match[str]) -> Claim | None:
+    q = parse_quantity(m)
+    if q is None:
+        return None
+    text = m.group(0).rstrip()
+    if q.dim.startswith("money"):
+        kind = "money"
+    elif q.dim == "percent":
+        kind = "percent"
+    else:
+        kind = "number" if q.dim == "none" else "quantity"
+    keys: tuple[str, ...] = (q.key, *q.number_keys)
+    if q.bare and q.si.is_integer():  # "7731" and "ORD-7731" name the same thing
+        keys = (*keys, f"id:{int(q.si)}")
+    # a bare number covers every quantity written with its digits; a dimensioned one only itself
+    covers = frozenset(keys) if q.bare else frozenset((q.key,))
+    checkable = significant(q, m.group("num"))
+    return Claim(kind, text, m.start(), m.start() + len(text), keys, covers, checkable, q, (), checkable)
+
+
+def _code(m: re.Match[str]) -> Claim | None:
+    raw = m.group(0)
+    inner = m.group(1) if m.group(1) is not None else raw
+    symbol = inner.strip().removesuffix("()").lower()
+    if not symbol:
+        return None
+    backticked = m.group(1) is not None
+    # `pandas` is a word in code font; `compute_total()`, `Invoice.total`, `retry_after` are symbols
+    structured = any(ch in symbol for ch in "._(:/") or any(ch.isupper() for ch in inner[1:])
+    strong = (backticked and structured) or raw.endswith("()") or "." in symbol
+    return Claim("code", raw, m.start(), m.end(), (f"code:{symbol}",), frozenset((f"code:{symbol}",)), strong)
+
+
+def _quoted(m: re.Match[str], earlier: list[Claim]) -> Claim | None:
+    inner = m.group(1) if m.group(1) is not None else m.group(2)
+    s, e = m.span(1) if m.group(1) is not None else m.span(2)
+    if any(c.start == s and c.end == e for c in earlier):
+        return None  # "2024-03-01" is the date claim already
+    tokens = tuple(_WORD.findall(inner.lower()))
+    if not tokens or m.group(0) == m.string.strip():
+        return None  # a whole text that is one JSON string literal is not a quotation
+    key = "quote:" + " ".join(tokens)
+    # a two-word lowercase status ("report ready") is a label; titles and sentences are claims
+    strong = len(tokens) >= 3 or (len(tokens) == 2 and any(ch.isupper() for ch in inner))
+    return Claim("quoted", m.group(0), m.start(), m.end(), (key,), frozenset((key,)), strong, None, tokens)
+
+
+def _value(m: re.Match[str]) -> Claim | None:
+    """A short JSON string value ("customer": "globex-emea"): the entities tools are asked about."""
+    tokens = tuple(_WORD.findall(m.group(1).lower()))
+    if not tokens or not any(ch.isalpha() for ch in m.group(1)):
+        return None
+    key = "value:" + " ".join(tokens)
+    return Claim("value", m.group(1), m.start(1), m.end(1), (key,), frozenset((key,)), False, None, tokens)
+
+
+def _name(m: re.Match[str], text: str) -> Claim | None:
+    words = m.group(0).split()
+    # "The", "According", "However" open sentences; they are not part of a name
+    while words and words[0].lower().strip(".,") in LEADING_STOPWORDS:
+        words = words[1:]
+    while words and words[-1].lower() in NAME_CONNECTORS:
+        words = words[:-1]
+    if not words:
+        return None
+    raw = " ".join(words)
+    start = m.start() + m.group(0).index(words[0])
+    end = start + len(raw)
+    if text[start:end] != raw:  # collapsed whitespace: keep the text's own offsets honest
+        end = m.end()
+        raw = text[start:end]
+    tokens = tuple(
+        t
+        for w in words
+        if not _HONORIFIC.match(w.lower())
+        for t in _WORD.findall(w.lower().removesuffix("'s").removesuffix("’s"))
+    )
+    capitalised = [w for w in words if (w[:1].isupper() or w.isdigit()) and not _HONORIFIC.match(w.lower())]
+    if not _HONORIFIC.match(words[0].lower()) and _sentence_initial(text, start):
+        if len(tokens) < 2:
+            return None  # one capitalised word opening a sentence is just a sentence
+        # "Meet Dana Whitfield": the opening word may be a verb capitalised by position only, so
+        # the name is compared (grounding, carriers) without it
+        tokens, capitalised = tokens[1:], capitalised[1:]
+    if not tokens or all(t in GENERIC_CAPITALISED or t in LEADING_STOPWORDS or t.isdigit() for t in tokens):
+        return None
+    if _is_heading(text, start, end) or _LABEL_AFTER.match(text, end):
+        return None  # a heading, or a label ("Root Cause: ...", "**Next Steps**:")
+    key = "name:" + " ".join(tokens)
+    covers = frozenset((key, "name:" + " ".join(_WORD.findall(raw.lower()))))
+    return Claim("name", raw, start, end, (key,), covers, len(capitalised) >= 2, None, tokens)
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'“‘(*_")
+    return not before or before[-1] in ".!?:;\n-•>#|" or before.endswith(("\\n", "\\t"))
+
+
+def _is_heading(text: str, start: int, end: int) -> bool:
+    """A title-case line on its own ("## Key Findings", "**Next Steps:**") is layout, not a claim."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    return line.strip(" \t#*_:-|>•").strip() == text[start:end]

@@ -1,0 +1,260 @@
+"""Tool hallucination: calls to tools the agent was never given, and arguments naming entities that
+do not exist.
+
+- ``undeclared_tool``: an agent's declared tools are the union of the ``tool_definitions`` of its
+  model spans (never a tool span's own schema: a tool cannot declare itself). A call is a
+  ``tool_call`` part the agent's model emitted or an ``execute_tool`` span of the agent; it is
+  undeclared when its name matches no declared tool, compared case-insensitively and by last
+  namespace segment (``functions.search`` = ``search``, ``mcp__crm__lookup`` = ``lookup``). Agents
+  with no tool definitions at all are not judged: absence of evidence is not an undeclared call.
+- ``not_found_entity``: a tool reports not-found (HTTP 404, or a not-found phrase in its error,
+  status or short result) and its arguments hold an ungrounded claim: the entity was made up
+  upstream (its origin is where it was first emitted without support), not mistyped by the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.detectors.hallucination.claim import Claim
+from analysis.detectors.hallucination.grounding import Ungrounded
+from analysis.detectors.hallucination.ledger import Ledger, Occurrence
+from analysis.detectors.hallucination.propagation import is_side_effecting
+from analysis.detectors.hallucination.texts import TOOL_OPS
+from analysis.detectors.hallucination.vocabulary import NOT_FOUND_PHRASES
+from analysis.happens_before import handoff_target
+from analysis.messages import loads, normalize_agent
+from analysis.model import Severity
+
+#: results longer than this are only searched for a not-found phrase in their head: a long result
+#: is data, and data may mention "unknown" anywhere
+_SHORT_RESULT = 400
+_NOT_FOUND = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in NOT_FOUND_PHRASES) + r")(?!\w)")
+
+
+@dataclass
+class ToolFinding:
+    kind: str
+    origin: str
+    span_ids: list[str]
+    agents: list[str]
+    severity: Severity
+    summary: str
+    key: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _definition_names(value: str | None) -> list[str]:
+    raw = loads(value)
+    items = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        fn = item.get("function")
+        name = item.get("name") or (fn.get("name") if isinstance(fn, dict) else None)
+        if isinstance(name, str) and name:
+            names.append(name)
+    return names
+
+
+def tool_aliases(name: str) -> set[str]:
+    low = name.strip().lower()
+    return {low, re.split(r"\.|:|/|__", low)[-1]}
+
+
+def _is_tool_span(ledger: Ledger, sid: str) -> bool:
+    info = ledger.spans[sid]
+    return info.operation in TOOL_OPS or (info.operation is None and info.tool_name is not None)
+
+
+def declared_tools(ledger: Ledger) -> dict[str | None, set[str]]:
+    """agent → declared tool names (as written) from its model spans' tool definitions."""
+    out: dict[str | None, set[str]] = defaultdict(set)
+    for sid, info in ledger.spans.items():
+        if _is_tool_span(ledger, sid):
+            continue
+        out[info.agent].update(_definition_names(info.row.get("tool_definitions")))
+    return {a: names for a, names in out.items() if names}
+
+
+def undeclared_tools(ledger: Ledger) -> list[ToolFinding]:
+    declared = declared_tools(ledger)
+    agents = {normalize_agent(a) for a in ledger.trace.agent_of.values() if a}
+    aliases = {a: set().union(*(tool_aliases(n) for n in names)) for a, names in declared.items()}
+    # (agent, tool) → (requesting model spans, executing tool spans)
+    calls: dict[tuple[str | None, str], tuple[list[str], list[str]]] = {}
+    # agents whose model spans record the calls they request: a tool they ran without any model
+    # asking for it was run by the framework (a cache fallback, a guard), not chosen by the model
+    records_calls = {
+        info.agent
+        for sid, info in ledger.spans.items()
+        if any(u.tool and u.emitted for u in ledger.units[sid])
+    }
+    for sid in ledger.order:
+        info = ledger.spans.get(sid)
+        if info is None or info.agent not in aliases:
+            continue
+        names: list[tuple[str, bool]] = []
+        if _is_tool_span(ledger, sid) and info.tool_name:
+            names.append((info.tool_name, True))
+        names += [
+            (u.tool, False)
+            for u in ledger.units[sid]
+            if u.tool and u.emitted and u.field == "output_messages"
+        ]
+        for name, executed in names:
+            if tool_aliases(name) & aliases[info.agent] or _handoff_to_known_agent(name, agents):
+                continue
+            req, run = calls.setdefault((info.agent, name), ([], []))
+            target = run if executed else req
+            if sid not in target:
+                target.append(sid)
+    out: list[ToolFinding] = []
+    for (agent, name), (req, run) in calls.items():
+        if not req and agent in records_calls:
+            continue
+        origin = req[0] if req else run[0]
+        failed = [
+            s
+            for s in run
+            if ledger.spans[s].row.get("status_code") == 2 or ledger.spans[s].row.get("error_type")
+        ]
+        sev: Severity = "high" if is_side_effecting(name) and len(failed) < len(run) else "medium"
+        out.append(
+            ToolFinding(
+                "undeclared_tool",
+                origin,
+                list(dict.fromkeys([origin, *req, *run])),
+                [agent] if agent else [],
+                sev,
+                f"{agent or 'an agent'} called tool '{name}', which is not among its declared tools",
+                f"tool:{name}",
+                {
+                    "tool": name,
+                    "agent": agent,
+                    "declared_tools": sorted(declared[agent])[:100],
+                    "requested_by": req,
+                    "executed_by": run,
+                    "failed": failed,
+                    "seen_by_verifier": False,
+                },
+            )
+        )
+    return out
+
+
+def _handoff_to_known_agent(tool: str, agents: set[str]) -> bool:
+    """Hand-offs are often left out of the declared tools (frameworks add them): one to an agent
+    of this trace is routing, not a hallucinated tool."""
+    target = handoff_target(tool)
+    return target is not None and (target in agents or any(a.startswith(target) for a in agents if target))
+
+
+def not_found_reason(ledger: Ledger, sid: str) -> str | None:
+    """Why a tool span reads as "the thing you named does not exist", or None."""
+    row = ledger.spans[sid].row
+    if row.get("http_status_code") == 404:
+        return "http 404"
+    texts = [str(row.get("error_type") or ""), str(row.get("status_message") or "")]
+    result = str(row.get("tool_result") or "")
+    texts.append(result if len(result) <= _SHORT_RESULT else result[:200])
+    events = ledger.trace.events
+    if events.height and "span_id" in events.columns:
+        for attrs in events.filter(events["span_id"] == sid)["attributes"].to_list():
+            texts.append(str(attrs or "")[:_SHORT_RESULT])
+    m = _NOT_FOUND.search(" ".join(texts).lower())
+    return m.group(0) if m else None
+
+
+_ENTITY_RANK = {
+    "identifier": 0,
+    "email": 0,
+    "url": 0,
+    "path": 0,
+    "name": 1,
+    "quoted": 1,
+    "value": 2,
+    "code": 2,
+}
+
+
+def _entity_like(claim: Claim) -> bool:
+    """Names a thing: an id, address, path, name — not a composed search query ("q3 revenue
+    northwind earnings report"), which "no results" says nothing about."""
+    if claim.kind not in _ENTITY_RANK:
+        return False
+    return claim.kind != "value" or len(claim.tokens) <= 3
+
+
+def not_found_entities(
+    ledger: Ledger,
+    ungrounded: list[Ungrounded],
+    skip: set[str] = frozenset(),  # type: ignore[assignment]
+) -> tuple[list[ToolFinding], set[str]]:
+    """One finding per origin whose made-up entities a tool reported as not found, and the claim
+    keys they account for (not reported again as ungrounded claims). Tool spans in ``skip`` (calls
+    to undeclared tools: "unknown tool" is about the tool, not its arguments) are not judged."""
+    by_key = {u.claim.key: u for u in ungrounded}
+    # origin → (tool spans, entities in first-seen order, occurrences, reasons)
+    grouped: dict[str, tuple[list[str], dict[str, Ungrounded], list[Occurrence], list[str]]] = {}
+    for sid in ledger.order:
+        if sid not in ledger.spans or sid in skip or not _is_tool_span(ledger, sid):
+            continue
+        hits = [
+            (occ, u)
+            for occ in ledger.claims.get(sid, ())
+            if occ.unit.field == "tool_arguments"
+            and _entity_like(occ.claim)
+            and (u := by_key.get(occ.claim.key)) is not None
+            and (u.origin == sid or ledger.after(u.origin, sid))
+        ]
+        reason = not_found_reason(ledger, sid) if hits else None
+        if reason is None:
+            continue
+        for occ, u in hits:
+            spans, entities, occs, reasons = grouped.setdefault(u.origin, ([], {}, [], []))
+            if sid not in spans:
+                spans.append(sid)
+                reasons.append(reason)
+            entities.setdefault(u.claim.key, u)
+            occs.append(occ)
+    out: list[ToolFinding] = []
+    keys: set[str] = set()
+    for origin, (tool_spans, entities, occs, reasons) in grouped.items():
+        ranked = sorted(entities.values(), key=lambda u: _ENTITY_RANK.get(u.claim.kind, 3))
+        main = ranked[0]
+        keys.update(entities)
+        tool = ledger.spans[tool_spans[0]].tool_name
+        agents = list(dict.fromkeys(a for a in (ledger.agent(s) for s in [origin, *tool_spans]) if a))
+        sev: Severity = (
+            "high" if any(is_side_effecting(ledger.spans[s].tool_name) for s in tool_spans) else "medium"
+        )
+        out.append(
+            ToolFinding(
+                "not_found_entity",
+                origin,
+                list(dict.fromkeys([origin, *tool_spans])),
+                agents,
+                sev,
+                f"{ledger.agent(origin) or 'an agent'} passed '{main.claim.text}' to {tool or 'a tool'}, "
+                f"which reported it {reasons[0]}; the entity appears nowhere in its inputs",
+                main.claim.key,
+                {
+                    "entity": main.claim.text,
+                    "normalized": main.claim.key,
+                    "kind": main.claim.kind,
+                    "entities": [u.claim.text for u in ranked],
+                    "tool": tool,
+                    "tool_span_ids": tool_spans,
+                    "not_found": reasons[0],
+                    "occurrences": [o.evidence() for u in ranked for o in u.occurrences]
+                    + [o.evidence() for o in occs],
+                    "seen_by_verifier": False,
+                },
+            )
+        )
+    return out, keys
