@@ -12,8 +12,9 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from analysis.remote import ANALYZE_PATH, AnalyzeRoute
+from analysis.scheduler import AnalysisScheduler
 from collector.config import ReceiverConfig
 from collector.grpc_receiver import GrpcReceiver
 from collector.http_receiver import HttpReceiver
@@ -54,13 +55,13 @@ class FaultlensServer:
         self.service: ExportService | None = None
         self.grpc: GrpcReceiver | None = None
         self.http: HttpReceiver | None = None
-        self.scheduler: Any = None
+        self.scheduler: AnalysisScheduler | None = None
 
     def start(self) -> None:
         cfg = self.config
         try:
             self.writer = DuckStoreWriter(cfg.db, cfg.store)
-            self.query_server = QueryServer(self.writer)
+            self.query_server = QueryServer(self.writer, routes=_analysis_routes(self.writer))
             self.service = ExportService(self.writer, cfg.receivers)
             if cfg.receivers.grpc_port != -1:
                 self.grpc = GrpcReceiver(cfg.receivers, self.service)
@@ -117,13 +118,14 @@ class FaultlensServer:
         self.grpc = self.http = None
 
 
-def _start_scheduler(writer: DuckStoreWriter, cfg: AnalysisConfig) -> Any:
+def _analysis_routes(writer: DuckStoreWriter) -> dict[str, AnalyzeRoute]:
+    """``POST /analyze`` on the read path: ``faultlens analyze`` asks the process owning the file to
+    run the analysis and write the findings (only it can write)."""
+    return {ANALYZE_PATH: AnalyzeRoute(writer.reader(), writer)}
+
+
+def _start_scheduler(writer: DuckStoreWriter, cfg: AnalysisConfig) -> AnalysisScheduler:
     """The incremental analysis: analyse each trace once it is quiet, again when late spans come."""
-    try:
-        from analysis.scheduler import AnalysisScheduler
-    except ImportError:  # the analysis package is optional at this layer
-        log.warning("analysis scheduler unavailable; serving without incremental analysis")
-        return None
     scheduler = AnalysisScheduler(
         writer.reader(), writer, quiet_seconds=cfg.quiet_seconds, poll_seconds=cfg.poll_seconds
     )

@@ -31,7 +31,7 @@ class IngestBatch:
     @property
     def item_count(self) -> int:
         """Spans + log records + metric points: the unit the bounded queue counts."""
-        return self.spans.num_rows + self.logs.num_rows + self.metrics.num_rows
+        return int(self.spans.num_rows + self.logs.num_rows + self.metrics.num_rows)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,217 @@
+"""Open a faultlens DuckDB file: connection settings, schema version, migrations, error wrapping.
+
+The file records its schema version in ``faultlens_meta``. A fresh file is created at the current
+version straight from ``store.schema.TABLES`` (the DDL is generated from the Arrow schemas, so the
+two cannot drift); an older file is brought forward by ``MIGRATIONS``, in order, in one transaction;
+a file written by a newer faultlens is refused with ``SchemaError``. Every duckdb exception the store
+raises passes through ``translate_errors`` - the one place where library errors become
+``store.errors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from store import schema
+from store.errors import QueryError, ReadOnlyViolation, SchemaError, StoreError, StoreLocked, StoreNotFound
+
+META_TABLE = "faultlens_meta"
+#: Spans whose GenAI content columns were filled from log events, and which ones (a bit mask in
+#: ``store.maintenance.CONTENT_COLUMNS`` order): such a column is rebuilt when more events arrive.
+LOG_FILL_TABLE = "span_log_fill"
+
+_INTERNAL_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {LOG_FILL_TABLE} ("
+    "trace_id VARCHAR, span_id VARCHAR, mask TINYINT, PRIMARY KEY (trace_id, span_id))",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Brings a file from ``version - 1`` to ``version``. ``apply`` runs inside the migration
+    transaction and must not commit."""
+
+    version: int
+    description: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+#: Migrations to versions 2 .. ``schema.SCHEMA_VERSION``, ascending. A fresh file skips them all.
+MIGRATIONS: tuple[Migration, ...] = ()
+
+
+@contextmanager
+def translate_errors(action: str, *, query: bool = False) -> Iterator[None]:
+    """Turn a duckdb exception raised inside the block into the store's hierarchy (``raise ... from``).
+
+    ``query=True`` marks user SQL on the read path: invalid SQL becomes ``QueryError`` and a write
+    attempt caught by DuckDB's read-only transaction becomes ``ReadOnlyViolation``."""
+    try:
+        yield
+    except duckdb.Error as e:
+        raise _translate(e, action, query=query) from e
+
+
+def _translate(e: duckdb.Error, action: str, *, query: bool) -> StoreError:
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if isinstance(e, duckdb.IOException) and "lock" in text.lower():
+        return StoreLocked(f"{action}: the file is locked by another process ({text})")
+    if query and isinstance(e, duckdb.TransactionException) and "read-only" in text:
+        return ReadOnlyViolation(f"the store's query path is read-only: {text}")
+    if query and isinstance(e, duckdb.PermissionException):
+        return ReadOnlyViolation(f"the store's query path is read-only and cannot access files: {text}")
+    if query:
+        return QueryError(f"{action}: {text}")
+    return StoreError(f"{action}: {text}")
+
+
+def unregister_quietly(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Drop a registered Arrow view. Fails inside an aborted transaction, where it must not mask
+    the error that aborted it; the next ``register`` of the name replaces the view anyway."""
+    with contextlib.suppress(duckdb.Error):
+        con.unregister(view)
+
+
+def connect(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file with the store's settings. External access (files, network, ATTACH,
+    INSTALL/LOAD) is switched off for the whole database: the query path runs user SQL with this
+    process's rights, and the store itself only reads Arrow objects it registers."""
+    p = Path(path)
+    if read_only and not p.exists():
+        raise StoreNotFound(f"no store at {p}")
+    config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False}
+    if memory_limit is not None:
+        config["memory_limit"] = memory_limit
+    if threads is not None:
+        config["threads"] = threads
+    with translate_errors(f"cannot open {p}"):
+        con = duckdb.connect(str(p), read_only=read_only, config=config)
+        # No progress bar on this process's terminal (it would corrupt `report`'s stdout); a
+        # connection-local setting that the cursors made from this connection inherit.
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The file's schema version, or None for a file without faultlens tables."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if META_TABLE not in tables:
+        if "spans" in tables:
+            raise SchemaError("not a faultlens store: it has a spans table but no schema version")
+        return None
+    row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise SchemaError(f"{META_TABLE} holds no schema_version")
+    return int(row[0])
+
+
+def ensure_schema(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    target_version: int = schema.SCHEMA_VERSION,
+) -> int:
+    """Create or migrate the file to ``target_version`` in one transaction; return the version the
+    file had before (0 for a fresh file). Raises ``SchemaError`` for a newer file, a missing or
+    failing migration, or tables that lack columns of ``store.schema`` after migrating."""
+    with translate_errors("cannot read the schema version"):
+        before = stored_version(con)
+    if before is not None and before > target_version:
+        raise SchemaError(
+            f"the store was written by a newer faultlens (schema version {before}, "
+            f"this faultlens understands up to {target_version})"
+        )
+    if before == target_version:
+        check_columns(con)
+        return before
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if before is None:
+            for name, table_schema, key in schema.TABLES:
+                con.execute(schema.create_table_sql(name, table_schema, key))
+            for ddl in _INTERNAL_DDL:
+                con.execute(ddl)
+        else:
+            _migrate(con, before, target_version, migrations)
+        con.execute(
+            f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('schema_version', ?)", [str(target_version)]
+        )
+        check_columns(con)
+        con.execute("COMMIT")
+    except duckdb.Error as e:
+        con.execute("ROLLBACK")
+        raise SchemaError(f"migrating the store to schema version {target_version} failed: {e}") from e
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return before or 0
+
+
+def _migrate(
+    con: duckdb.DuckDBPyConnection, before: int, target: int, migrations: Sequence[Migration]
+) -> None:
+    by_version = {m.version: m for m in migrations}
+    for version in range(before + 1, target + 1):
+        migration = by_version.get(version)
+        if migration is None:
+            raise SchemaError(f"no migration to schema version {version}")
+        migration.apply(con)
+
+
+def check_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise ``SchemaError`` when a table lacks a column that ``store.schema`` declares."""
+    rows = con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall()
+    present: dict[str, set[str]] = {}
+    for table, column in rows:
+        present.setdefault(table, set()).add(column)
+    for name, table_schema, _ in schema.TABLES:
+        missing = [f.name for f in table_schema if f.name not in present.get(name, set())]
+        if missing:
+            raise SchemaError(f"table {name} lacks columns {missing}: a migration is missing")
+
+
+def open_database(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    target_version: int = schema.SCHEMA_VERSION,
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating or migrating when writable) a faultlens store. A read-only open never
+    migrates: a file at another schema version raises ``SchemaError``."""
+    con = connect(path, read_only=read_only, memory_limit=memory_limit, threads=threads)
+    try:
+        if read_only:
+            with translate_errors("cannot read the schema version"):
+                version = stored_version(con)
+            if version != target_version:
+                raise SchemaError(
+                    f"{path} has schema version {version}, this faultlens reads {target_version}"
+                    + (
+                        " (open it once for writing, e.g. with faultlens serve, to migrate)"
+                        if version is not None and version < target_version
+                        else ""
+                    )
+                )
+        else:
+            ensure_schema(con, migrations=migrations, target_version=target_version)
+    except BaseException:
+        con.close()
+        raise
+    return con

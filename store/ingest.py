@@ -1,0 +1,248 @@
+"""Batch preparation (caller side) and idempotent inserts (writer thread side).
+
+Dedup strategy (measured in ``bench/store.py``): every table keeps its primary key, and a group
+commit inserts each table with ONE plain ``INSERT``, after dropping the group's internal duplicates
+in Arrow (the earliest job's row wins). The key's ART index rejects a row that is already stored
+(``duckdb.ConstraintException``); only then does the writer redo the group with ``check_stored``,
+which filters stored keys with one scan. Duplicates of stored rows are rare (lost acks), and both
+DuckDB alternatives cost a scan of the whole table on EVERY statement in DuckDB 2.0:
+``INSERT OR IGNORE`` (planned as a MERGE) and a NOT EXISTS anti-join.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from store import schema
+from store.agents import Agent, resolve_agents
+from store.api import IngestBatch, WriteResult
+from store.database import unregister_quietly
+from store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+_KEYS = {name: key for name, _, key in schema.TABLES}
+_SCHEMAS = {name: s for name, s, _ in schema.TABLES}
+#: Batch tables in insert order, with the columns the writer fills whatever the batch holds.
+_BATCH_TABLES = ("spans", "span_events", "span_links", "logs", "metrics")
+_STAMPED = ("spans", "logs", "metrics")  # tables whose ingested_ns the writer sets at commit
+
+
+def conform(table: pa.Table, name: str) -> pa.Table:
+    """Return ``table`` in the exact Arrow schema of table ``name``: columns in schema order, cast
+    to the schema's types, absent columns as nulls. Rows with a null key column are logged, counted
+    and dropped (they could never be addressed). Raises ``StoreError`` for unknown columns or
+    values that do not cast."""
+    target = _SCHEMAS[name]
+    if not table.schema.equals(target):
+        unknown = sorted(set(table.column_names) - set(target.names))
+        if unknown:
+            raise StoreError(f"{name}: unknown columns {unknown}")
+        columns: list[pa.ChunkedArray | pa.Array] = []
+        for f in target:
+            if f.name in table.column_names:
+                try:
+                    columns.append(table.column(f.name).cast(f.type))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                    raise StoreError(f"{name}.{f.name}: cannot cast to {f.type}: {e}") from e
+            else:
+                columns.append(pa.nulls(table.num_rows, f.type))
+        table = pa.Table.from_arrays(columns, schema=target)
+    if table.num_rows == 0:
+        return table
+    valid = None
+    for k in _KEYS[name]:
+        col_valid = pc.is_valid(table.column(k))
+        valid = col_valid if valid is None else pc.and_(valid, col_valid)
+    if valid is not None and not pc.all(valid).as_py():
+        dropped = table.num_rows - pc.sum(valid).as_py()
+        log.warning("%s: dropped %d rows without a key (%s)", name, dropped, ", ".join(_KEYS[name]))
+        table = table.filter(valid)
+    return table
+
+
+def conform_batch(batch: IngestBatch) -> IngestBatch:
+    """``conform`` every table of ``batch`` and resolve the agents it can resolve by itself (runs
+    in the caller's thread, off the writer thread)."""
+    tables = {name: conform(getattr(batch, name), name) for name in _BATCH_TABLES}
+    tables["spans"] = resolve_batch_agents(tables["spans"])
+    return IngestBatch(**tables)
+
+
+def conform_table(table: pa.Table, name: str) -> pa.Table:
+    """``conform`` for the non-batch tables (findings, trace_analysis, reports)."""
+    return conform(table, name)
+
+
+def _stamp(table: pa.Table, name: str, ingested_ns: int) -> pa.Table:
+    if name not in _STAMPED:
+        return table
+    i = table.schema.get_field_index("ingested_ns")
+    return table.set_column(
+        i, table.schema.field(i), pa.repeat(pa.scalar(ingested_ns, pa.int64()), table.num_rows)
+    )
+
+
+def resolve_batch_agents(spans: pa.Table) -> pa.Table:
+    """Set ``resolved_agent_*`` from what the batch itself knows (whatever the batch held there):
+    a span whose agent ancestor is in the same batch is final at once, so maintenance only has to
+    update the spans whose chain leaves the batch (UPDATEs cost far more than inserts in DuckDB)."""
+    if spans.num_rows == 0:
+        return spans
+    trace_ids = spans.column("trace_id").to_pylist()
+    span_ids = spans.column("span_id").to_pylist()
+    parents = spans.column("parent_span_id").to_pylist()
+    agent_ids = spans.column("agent_id").to_pylist()
+    agent_names = spans.column("agent_name").to_pylist()
+    by_trace: dict[str, list[int]] = {}
+    for i, t in enumerate(trace_ids):
+        by_trace.setdefault(t, []).append(i)
+    out_id: list[str | None] = [None] * spans.num_rows
+    out_name: list[str | None] = [None] * spans.num_rows
+    for rows in by_trace.values():
+        own: list[Agent | None] = [
+            (agent_ids[i], agent_names[i]) if agent_ids[i] is not None or agent_names[i] is not None else None
+            for i in rows
+        ]
+        resolved = resolve_agents([span_ids[i] for i in rows], [parents[i] for i in rows], own)
+        for i, agent in zip(rows, resolved, strict=True):
+            if agent is not None:
+                out_id[i], out_name[i] = agent
+    for column, values in (("resolved_agent_id", out_id), ("resolved_agent_name", out_name)):
+        i = spans.schema.get_field_index(column)
+        spans = spans.set_column(i, spans.schema.field(i), pa.array(values, pa.string()))
+    return spans
+
+
+def insert_plain(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> int:
+    """Plain ``INSERT`` of ``table`` into ``name`` (inside the caller's transaction); a key that
+    is already stored raises ``duckdb.ConstraintException`` and aborts the transaction."""
+    if table.num_rows == 0:
+        return 0
+    view = f"_faultlens_in_{name}"
+    cols = ", ".join(table.column_names)
+    con.register(view, table)
+    try:
+        con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {view}")
+    finally:
+        unregister_quietly(con, view)
+    return int(table.num_rows)
+
+
+def _first_occurrences(keys: pa.Table) -> pa.Array | None:
+    """Row numbers of the first row of each distinct key, ascending; None when all are distinct."""
+    numbered = keys.append_column("_row", pa.array(range(keys.num_rows), pa.int64()))
+    firsts = numbered.group_by(keys.column_names, use_threads=False).aggregate([("_row", "min")])
+    if firsts.num_rows == keys.num_rows:
+        return None
+    rows = firsts.column("_row_min")
+    return pc.take(rows, pc.sort_indices(rows)).combine_chunks()
+
+
+def _stored_rows(con: duckdb.DuckDBPyConnection, name: str, keys: pa.Table) -> pa.Array:
+    """Row numbers of ``keys`` whose key is already stored in ``name`` (one scan of its key columns)."""
+    key = _KEYS[name]
+    numbered = keys.append_column("_row", pa.array(range(keys.num_rows), pa.int64()))
+    on = " AND ".join(f"s.{k} = k.{k}" for k in key)
+    con.register("_faultlens_keys", numbered)
+    try:
+        rows = con.execute(
+            f"SELECT k._row FROM _faultlens_keys k WHERE EXISTS (SELECT 1 FROM {name} s WHERE {on})"
+        ).fetchall()
+    finally:
+        unregister_quietly(con, "_faultlens_keys")
+    return pa.array([r[0] for r in rows], pa.int64())
+
+
+def _insert_table(
+    con: duckdb.DuckDBPyConnection, name: str, tables: Sequence[pa.Table], *, check_stored: bool
+) -> list[int]:
+    """Insert the ``tables`` of one group's jobs into ``name`` with ONE statement; return the new
+    rows per job. Duplicates inside the group are dropped first (the earliest job's row wins);
+    with ``check_stored`` rows whose key is already stored are dropped too (a scan of the table's
+    key columns), otherwise such a row raises ``duckdb.ConstraintException``."""
+    counts = [0] * len(tables)
+    parts = [(i, t) for i, t in enumerate(tables) if t.num_rows]
+    if not parts:
+        return counts
+    combined = pa.concat_tables([t for _, t in parts])
+    job = pa.concat_arrays([pa.repeat(pa.scalar(i, pa.int32()), t.num_rows) for i, t in parts])
+    keys = combined.select(list(_KEYS[name]))
+    keep = _first_occurrences(keys)
+    if keep is not None:
+        combined, job, keys = combined.take(keep), job.take(keep), keys.take(keep)
+    if check_stored:
+        stored = _stored_rows(con, name, keys)
+        if len(stored):
+            mask = pc.invert(pc.is_in(pa.array(range(combined.num_rows), pa.int64()), value_set=stored))
+            combined, job = combined.filter(mask), job.filter(mask)
+    insert_plain(con, name, combined)
+    for entry in pc.value_counts(job).to_pylist():
+        counts[entry["values"]] = entry["counts"]
+    return counts
+
+
+def insert_group(
+    con: duckdb.DuckDBPyConnection, batches: Sequence[IngestBatch], ingested_ns: int, *, check_stored: bool
+) -> list[WriteResult]:
+    """Insert the conformed ``batches`` of one group commit inside the current transaction; return
+    what was new per batch. See ``_insert_table`` for ``check_stored``."""
+    written: dict[str, list[int]] = {}
+    for name in _BATCH_TABLES:
+        tables = [_stamp(getattr(b, name), name, ingested_ns) for b in batches]
+        written[name] = _insert_table(con, name, tables, check_stored=check_stored)
+    return [
+        WriteResult(
+            spans_written=written["spans"][i],
+            spans_duplicate=b.spans.num_rows - written["spans"][i],
+            logs_written=written["logs"][i],
+            metric_points_written=written["metrics"][i],
+        )
+        for i, b in enumerate(batches)
+    ]
+
+
+def touched_traces(batch: IngestBatch) -> set[str]:
+    """Trace ids whose derived data (agents, log content, ``traces`` row) the batch may change."""
+    ids: set[str] = set()
+    for table in (batch.spans, batch.logs):
+        if table.num_rows:
+            ids.update(t for t in pc.unique(table.column("trace_id")).to_pylist() if t)
+    return ids
+
+
+def replace_findings(
+    con: duckdb.DuckDBPyConnection, trace_ids: Sequence[str], findings: pa.Table, analysis: pa.Table
+) -> None:
+    """Delete the findings and trace_analysis rows of ``trace_ids`` (and any row whose key the new
+    rows reuse: the latest run wins), insert the new ones (conformed), in the current transaction."""
+    replace_rows(con, "findings", findings, "trace_id", list(trace_ids))
+    replace_rows(con, "trace_analysis", analysis, "trace_id", list(trace_ids))
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    table: pa.Table,
+    scope_column: str | None = None,
+    scope: Sequence[str] = (),
+) -> None:
+    """Delete the rows of ``name`` whose ``scope_column`` is in ``scope`` or whose key ``table``
+    reuses, then insert ``table`` - an upsert without DuckDB's ON CONFLICT, whose cost grows with
+    the table. ``table`` must be conformed and free of duplicate keys."""
+    (key,) = _KEYS[name]
+    ids = pa.table({"id": pa.array([*scope, *table.column(key).to_pylist()], pa.string())})
+    con.register("_faultlens_replace", ids)
+    try:
+        where = f"{key} IN (FROM _faultlens_replace)"
+        if scope_column is not None and scope:
+            where += f" OR {scope_column} IN (FROM _faultlens_replace)"
+        con.execute(f"DELETE FROM {name} WHERE {where}")
+    finally:
+        unregister_quietly(con, "_faultlens_replace")
+    insert_plain(con, name, table)

@@ -1,0 +1,255 @@
+"""Derived data, brought up to date after commits for the traces a batch touched.
+
+Runs on the writer thread, off the acknowledgement path, in one transaction per pass:
+1. agent resolution (``resolved_agent_*``), also for spans whose agent ancestor arrived later;
+2. the GenAI log-event join: message/reasoning content carried by log records fills the span's
+   empty columns, whichever arrived first;
+3. the ``traces`` summary row; its ``last_ingested_ns`` also moves when only log records of the
+   trace arrive (their content changes what an analysis of the trace sees).
+Every step reads whole touched traces, so its cost follows the size of what changed, not the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from itertools import groupby
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from store import schema
+from store.agents import Agent, resolve_agents
+from store.database import LOG_FILL_TABLE, unregister_quietly
+
+#: Span content columns that GenAI log events may carry (those present in both schemas).
+CONTENT_COLUMNS: tuple[str, ...] = tuple(
+    c
+    for c in ("input_messages", "output_messages", "system_instructions", "reasoning")
+    if c in schema.LOGS.names and c in schema.SPANS.names
+)
+_TEXT_COLUMNS = frozenset({"reasoning"})  # plain text; the others are JSON arrays
+
+_TOUCHED = "_faultlens_touched"
+
+
+def run_maintenance(con: duckdb.DuckDBPyConnection, trace_ids: Collection[str]) -> None:
+    """Resolve agents, join log content and upsert ``traces`` for ``trace_ids``, in one
+    transaction on ``con`` (the writer's connection)."""
+    if not trace_ids:
+        return
+    con.register(_TOUCHED, pa.table({"trace_id": pa.array(sorted(trace_ids), pa.string())}))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            resolve_touched_agents(con)
+            if CONTENT_COLUMNS:
+                join_log_content(con)
+            upsert_traces(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        unregister_quietly(con, _TOUCHED)
+
+
+def _update_spans(con: duckdb.DuckDBPyConnection, updates: pa.Table, columns: Collection[str]) -> None:
+    """Set ``columns`` of the spans whose ``rowid`` is in ``updates`` (column ``row``). Joining on
+    rowid lets DuckDB prune to the row groups holding them instead of scanning every key."""
+    view = "_faultlens_updates"
+    assignments = ", ".join(f"{c} = u.{c}" for c in columns)
+    con.register(view, updates)
+    try:
+        con.execute(f"UPDATE spans SET {assignments} FROM {view} u WHERE spans.rowid = u.row")
+    finally:
+        unregister_quietly(con, view)
+
+
+def _agent(agent_id: str | None, agent_name: str | None) -> Agent | None:
+    return None if agent_id is None and agent_name is None else (agent_id, agent_name)
+
+
+def resolve_touched_agents(con: duckdb.DuckDBPyConnection) -> int:
+    """Re-resolve the spans of the touched traces that have no agent yet; return how many changed."""
+    # Only traces with a span still unresolved: most spans resolve within their own batch.
+    rows = con.execute(
+        "WITH t AS (SELECT trace_id, span_id, parent_span_id, agent_id, agent_name, resolved_agent_id, "
+        f"resolved_agent_name, rowid FROM spans WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})) "
+        "SELECT * FROM t WHERE trace_id IN (SELECT trace_id FROM t "
+        "WHERE resolved_agent_id IS NULL AND resolved_agent_name IS NULL) ORDER BY trace_id"
+    ).fetchall()
+    out_row: list[int] = []
+    out_id: list[str | None] = []
+    out_name: list[str | None] = []
+    for _, group in groupby(rows, key=lambda r: r[0]):
+        spans = list(group)
+        own = [_agent(r[3], r[4]) for r in spans]
+        known = [_agent(r[5], r[6]) for r in spans]
+        resolved = resolve_agents([r[1] for r in spans], [r[2] for r in spans], own, known)
+        for r, k, agent in zip(spans, known, resolved, strict=True):
+            if agent != k:
+                out_row.append(r[7])
+                out_id.append(agent[0] if agent else None)
+                out_name.append(agent[1] if agent else None)
+    if out_row:
+        updates = pa.table(
+            {
+                "row": pa.array(out_row, pa.int64()),
+                "resolved_agent_id": pa.array(out_id, pa.string()),
+                "resolved_agent_name": pa.array(out_name, pa.string()),
+            }
+        )
+        _update_spans(con, updates, ("resolved_agent_id", "resolved_agent_name"))
+    return len(out_row)
+
+
+def _concat(column: str, values: list[str]) -> str:
+    """Several events' content for one column, in time order, as one value."""
+    if len(values) == 1:
+        return values[0]
+    if column in _TEXT_COLUMNS:
+        return "\n".join(values)
+    merged: list[object] = []
+    for v in values:
+        try:
+            parsed = orjson.loads(v)
+        except orjson.JSONDecodeError:
+            parsed = v  # not JSON: kept as one opaque element rather than lost
+        if isinstance(parsed, list):
+            merged.extend(parsed)
+        else:
+            merged.append(parsed)
+    return orjson.dumps(merged).decode()
+
+
+def join_log_content(con: duckdb.DuckDBPyConnection) -> int:
+    """Fill empty content columns of the touched traces' spans from their log events (time order;
+    a column filled from events earlier is rebuilt when more events arrive). Return spans changed."""
+    cols = ", ".join(f"l.{c}" for c in CONTENT_COLUMNS)
+    any_content = " OR ".join(f"l.{c} IS NOT NULL" for c in CONTENT_COLUMNS)
+    logs = con.execute(
+        f"SELECT l.trace_id, l.span_id, {cols} FROM logs l "
+        f"WHERE l.trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND l.span_id IS NOT NULL "
+        f"AND ({any_content}) ORDER BY l.trace_id, l.span_id, l.time_ns, l.log_id"
+    ).fetchall()
+    if not logs:
+        return 0
+    from_logs: dict[tuple[str, str], list[str | None]] = {}
+    for key, group in groupby(logs, key=lambda r: (r[0], r[1])):
+        events = list(group)
+        from_logs[key] = [
+            _concat(c, vals) if (vals := [e[2 + i] for e in events if e[2 + i] is not None]) else None
+            for i, c in enumerate(CONTENT_COLUMNS)
+        ]
+    keys = pa.table(
+        {
+            "trace_id": pa.array([k[0] for k in from_logs], pa.string()),
+            "span_id": pa.array([k[1] for k in from_logs], pa.string()),
+        }
+    )
+    con.register("_faultlens_log_keys", keys)
+    try:
+        spans = con.execute(
+            f"SELECT s.trace_id, s.span_id, {', '.join(f's.{c}' for c in CONTENT_COLUMNS)}, "
+            f"coalesce(f.mask, 0), s.rowid FROM spans s JOIN _faultlens_log_keys k USING (trace_id, span_id) "
+            f"LEFT JOIN {LOG_FILL_TABLE} f USING (trace_id, span_id)"
+        ).fetchall()
+    finally:
+        unregister_quietly(con, "_faultlens_log_keys")
+    changed: list[tuple[str, str, list[str | None], int, int]] = []
+    for row in spans:
+        current: list[str | None] = list(row[2 : 2 + len(CONTENT_COLUMNS)])
+        old_mask = mask = int(row[-2])
+        new = list(current)
+        for i, value in enumerate(from_logs[(row[0], row[1])]):
+            bit = 1 << i
+            if value is not None and (current[i] is None or mask & bit):
+                new[i] = value
+                mask |= bit
+        if new != current or mask != old_mask:
+            changed.append((row[0], row[1], new, mask, row[-1]))
+    if not changed:
+        return 0
+    data: dict[str, pa.Array] = {
+        "trace_id": pa.array([c[0] for c in changed], pa.string()),
+        "span_id": pa.array([c[1] for c in changed], pa.string()),
+    }
+    for i, c in enumerate(CONTENT_COLUMNS):
+        data[c] = pa.array([ch[2][i] for ch in changed], pa.string())
+    data["mask"] = pa.array([ch[3] for ch in changed], pa.int8())
+    data["row"] = pa.array([ch[4] for ch in changed], pa.int64())
+    updates = pa.table(data)
+    _update_spans(con, updates, CONTENT_COLUMNS)
+    # Upsert without ON CONFLICT (planned as a MERGE that scans the table, see store.ingest).
+    con.register("_faultlens_fill", updates)
+    try:
+        con.execute(
+            f"DELETE FROM {LOG_FILL_TABLE} f USING _faultlens_fill u "
+            "WHERE f.trace_id = u.trace_id AND f.span_id = u.span_id"
+        )
+        con.execute(f"INSERT INTO {LOG_FILL_TABLE} SELECT trace_id, span_id, mask FROM _faultlens_fill")
+    finally:
+        unregister_quietly(con, "_faultlens_fill")
+    return len(changed)
+
+
+def _clamp(expr: str) -> str:
+    """``expr`` as BIGINT, saturated: absurd input (tokens near 2^63, negative times) must not
+    overflow and fail the pass."""
+    return f"CAST(least(greatest(({expr})::HUGEINT, -9223372036854775808), 9223372036854775807) AS BIGINT)"
+
+
+# Tokens are summed over model calls only: agent/workflow spans may repeat their children's usage.
+_UPSERT_TRACES = f"""
+INSERT INTO traces ({", ".join(schema.TRACES.names)})
+WITH s AS (
+    SELECT trace_id, span_id, parent_span_id, name, service_name, start_ns, end_ns, status_code,
+        resolved_agent_name, request_model, response_model, operation, input_tokens, output_tokens,
+        ingested_ns
+    FROM spans WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})
+),
+root AS (
+    SELECT DISTINCT ON (trace_id) trace_id, span_id, name, service_name FROM s
+    ORDER BY trace_id, parent_span_id IS NOT NULL, start_ns, span_id
+),
+orphans AS (
+    SELECT c.trace_id, count(*) AS n FROM s c
+    WHERE c.parent_span_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM s p WHERE p.trace_id = c.trace_id AND p.span_id = c.parent_span_id)
+    GROUP BY c.trace_id
+),
+agg AS (
+    SELECT trace_id,
+        coalesce(to_json(list(DISTINCT service_name ORDER BY service_name)
+            FILTER (WHERE service_name IS NOT NULL)), '[]') AS services,
+        coalesce(to_json(list(DISTINCT resolved_agent_name ORDER BY resolved_agent_name)
+            FILTER (WHERE resolved_agent_name IS NOT NULL)), '[]') AS agents,
+        coalesce(to_json(list(DISTINCT coalesce(response_model, request_model)
+            ORDER BY coalesce(response_model, request_model))
+            FILTER (WHERE coalesce(response_model, request_model) IS NOT NULL)), '[]') AS models,
+        min(start_ns) AS start_ns, max(end_ns) AS end_ns,
+        count(*) AS span_count, count(*) FILTER (WHERE status_code = 2) AS error_count,
+        {_clamp("coalesce(sum(input_tokens) FILTER (WHERE {llm}), 0)")} AS input_tokens,
+        {_clamp("coalesce(sum(output_tokens) FILTER (WHERE {llm}), 0)")} AS output_tokens,
+        max(ingested_ns) AS last_ingested_ns
+    FROM s GROUP BY trace_id
+),
+log_times AS (
+    SELECT trace_id, max(ingested_ns) AS n FROM logs
+    WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) GROUP BY trace_id
+)
+SELECT a.trace_id, r.span_id, r.name, r.service_name, a.services, a.agents, a.models,
+    a.start_ns, a.end_ns, {_clamp("a.end_ns::HUGEINT - a.start_ns")}, a.span_count, a.error_count,
+    coalesce(o.n, 0),
+    a.input_tokens, a.output_tokens, greatest(a.last_ingested_ns, l.n)
+FROM agg a JOIN root r USING (trace_id) LEFT JOIN orphans o USING (trace_id)
+    LEFT JOIN log_times l USING (trace_id)
+""".replace("{llm}", "coalesce(operation, '') NOT IN ('invoke_agent', 'create_agent', 'invoke_workflow')")
+
+
+def upsert_traces(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the ``traces`` row of every touched trace that has spans (delete + insert: an
+    upsert without ON CONFLICT, see ``store.ingest``)."""
+    con.execute(f"DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})")
+    con.execute(_UPSERT_TRACES)

@@ -1,0 +1,337 @@
+"""``DuckStoreWriter``: the one owner of the write connection (``StoreWriter`` + ``FindingsWriter``).
+
+Callers enqueue and block; one thread commits. The queue is bounded by items (spans + log records
++ metric points, still counted while their commit runs); a batch that does not fit is refused at
+once with ``StoreBusy``. The writer thread takes every job that is ready, inserts them in ONE
+transaction (group commit), COMMITs (DuckDB's WAL makes the commit durable), and only then resolves
+each caller's future - so nothing is acknowledged that is not committed. A group holding a row
+that is already stored is redone with stored keys filtered out (see ``store.ingest`` for why that
+order); a group that fails otherwise is retried job by job, so a bad batch fails alone. After
+commits - when writes pause, and at least every ``maintenance_interval_s`` under load - the
+maintenance pass (``store.maintenance``) updates agents, log content and ``traces`` for the traces
+touched since the last pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from store import ingest
+from store.api import IngestBatch, WriteResult
+from store.config import StoreConfig
+from store.database import open_database, translate_errors
+from store.errors import StoreBusy, StoreClosed, StoreError
+from store.maintenance import run_maintenance
+from store.reader import ConnectionReader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Job:
+    """One queued unit of work: an ingest ``batch`` (all of a group's batches are inserted
+    together), or ``run``, executed inside the group's open transaction."""
+
+    items: int
+    batch: IngestBatch | None = None
+    run: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
+    touched: set[str] = field(default_factory=set)
+    future: Future[Any] = field(default_factory=Future)
+
+
+class DuckStoreWriter:
+    """Writes to the DuckDB file at ``path`` (created or migrated on open). See ``store.api`` for
+    the contracts of ``write``, ``replace_findings`` and ``close``.
+
+    Thread-safe: any number of threads may call ``write`` / ``replace_findings`` / ``reader``."""
+
+    def __init__(self, path: str | os.PathLike[str], config: StoreConfig | None = None) -> None:
+        self.config = (config or StoreConfig()).validate()
+        self.path = Path(path)
+        self._con = open_database(path, memory_limit=self.config.memory_limit, threads=self.config.threads)
+        # Reader cursors are created from this root under a lock: the write connection itself is
+        # only ever used by the writer thread.
+        self._read_root = self._con.cursor()
+        self._read_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: deque[_Job] = deque()
+        self._pending_items = 0  # queued + being committed
+        self._closing = False
+        self._closed = False
+        self._touched: set[str] = set()
+        self._maintain_waiters: list[Future[None]] = []
+        self._last_maintenance = time.monotonic()
+        self._maintenance_cost = 0.0  # seconds the last pass took
+        self._last_activity = time.monotonic()  # last job arrival or commit
+        self._items_per_s = 50_000.0  # running estimate for retry_after hints
+        self._thread = threading.Thread(target=self._run, name="faultlens-store-writer", daemon=True)
+        self._thread.start()
+
+    # -- public API -------------------------------------------------------------------------------
+
+    def write(self, batch: IngestBatch, timeout: float | None = None) -> WriteResult:
+        batch = ingest.conform_batch(batch)
+        if batch.item_count == 0 and batch.span_events.num_rows == 0 and batch.span_links.num_rows == 0:
+            return WriteResult(0, 0, 0, 0)
+        job = _Job(items=batch.item_count, batch=batch, touched=ingest.touched_traces(batch))
+        result: WriteResult = self._submit_and_wait(job, timeout)
+        return result
+
+    def replace_findings(
+        self, trace_ids: Sequence[str], findings: pa.Table, analysis: pa.Table, timeout: float | None = None
+    ) -> None:
+        """See ``store.api.FindingsWriter``. Never refused with ``StoreBusy``: it waits its turn
+        behind queued ingest instead (analysis paces itself)."""
+        findings = ingest.conform_table(findings, "findings")
+        analysis = ingest.conform_table(analysis, "trace_analysis")
+        ids = list(trace_ids)
+        job = _Job(
+            items=0,  # analysis paces itself; the bound protects memory from ingest
+            run=lambda con: ingest.replace_findings(con, ids, findings, analysis),
+        )
+        self._submit_and_wait(job, timeout)
+
+    def write_report(self, report: pa.Table, timeout: float | None = None) -> None:
+        """Store rows of ``store.schema.REPORTS`` (a report id already stored is replaced)."""
+        report = ingest.conform_table(report, "reports")
+        job = _Job(
+            items=0,
+            run=lambda con: ingest.replace_rows(con, "reports", report),
+        )
+        self._submit_and_wait(job, timeout)
+
+    def sync(self, timeout: float | None = None) -> None:
+        """Block until every write acknowledged so far has been through maintenance (agents
+        resolved, log content joined, ``traces`` updated). For batch tools and tests; the server
+        does not need it."""
+        waiter: Future[None] = Future()
+        with self._cond:
+            if self._closing:
+                raise StoreClosed("the store is closed")
+            self._maintain_waiters.append(waiter)
+            self._cond.notify()
+        self._wait(waiter, timeout)
+
+    def reader(self) -> ConnectionReader:
+        """A ``StoreReader`` on this process's connection (each query gets its own cursor). It sees
+        every acknowledged write. Valid until ``close()``."""
+        return ConnectionReader(self._new_cursor)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        with self._read_lock:
+            if self._closed:
+                return
+            self._closed = True
+            with translate_errors("closing the store"):
+                self._con.close()
+
+    def __enter__(self) -> DuckStoreWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pending_items(self) -> int:
+        """Items queued or being committed (what the bound applies to)."""
+        return self._pending_items
+
+    # -- callers' side ----------------------------------------------------------------------------
+
+    def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._read_lock:
+            if self._closed:
+                raise StoreClosed("the store is closed")
+            with translate_errors("opening a read cursor"):
+                return self._read_root.cursor()
+
+    def _submit_and_wait(self, job: _Job, timeout: float | None) -> Any:
+        with self._cond:
+            if self._closing:
+                raise StoreClosed("the store is closed")
+            limit = self.config.queue_max_items
+            # An empty queue takes any batch, so one larger than the bound is not refused forever.
+            if job.items and self._pending_items and self._pending_items + job.items > limit:
+                retry_after = min(5.0, max(0.1, self._pending_items / self._items_per_s))
+                raise StoreBusy(
+                    f"write queue full ({self._pending_items} of {limit} items pending)", retry_after
+                )
+            self._queue.append(job)
+            self._pending_items += job.items
+            self._last_activity = time.monotonic()
+            self._cond.notify()
+        return self._wait(job.future, timeout)
+
+    def _wait(self, future: Future[Any], timeout: float | None) -> Any:
+        limit = self.config.write_timeout_s if timeout is None else timeout
+        try:
+            return future.result(limit)
+        except FutureTimeout:
+            if future.cancel():
+                raise StoreError(f"not committed within {limit:g}s; nothing was stored") from None
+            raise StoreError(
+                f"commit did not finish within {limit:g}s; it may still complete (writes are idempotent: "
+                "retrying is safe)"
+            ) from None
+
+    # -- writer thread ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing and not self._maintain_waiters:
+                    due = self._maintenance_due_in()
+                    if due is not None and due <= 0:
+                        break
+                    self._cond.wait(due)
+                jobs = list(self._queue)
+                self._queue.clear()
+                closing = self._closing
+            live = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+            cancelled = sum(j.items for j in jobs) - sum(j.items for j in live)
+            if cancelled:
+                self._release(cancelled)
+            if live:
+                self._commit_group(live)
+            with self._cond:
+                idle = not self._queue
+                waiters, self._maintain_waiters = self._maintain_waiters, []
+            due = self._maintenance_due_in()
+            if waiters or closing or (due is not None and due <= 0):
+                self._maintain()
+            for w in waiters:
+                w.set_result(None)
+            if closing and idle:
+                break
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error:
+            # Not fatal: every commit is in the WAL, which the next open replays.
+            log.exception("final checkpoint of %s failed", self.path)
+
+    def _maintenance_due_in(self) -> float | None:
+        """Seconds until maintenance is due (None: nothing touched): ``maintenance_interval_s``
+        (or three times the last pass's cost, if more) after the last pass under steady load, or a
+        quarter of the interval after the last write activity when writes pause - so readers get
+        derived data sooner without a pass per commit."""
+        if not self._touched:
+            return None
+        interval = self.config.maintenance_interval_s
+        # Under load, keep maintenance to about a quarter of the writer thread's time.
+        busy_due = self._last_maintenance + max(interval, 3 * self._maintenance_cost)
+        due = min(busy_due, self._last_activity + interval / 4)
+        return due - time.monotonic()
+
+    def _maintain(self) -> None:
+        started = time.monotonic()
+        try:
+            self._maintain_traces()
+        finally:
+            self._last_maintenance = time.monotonic()
+            self._maintenance_cost = self._last_maintenance - started
+
+    def _maintain_traces(self) -> None:
+        touched, self._touched = self._touched, set()
+        try:
+            run_maintenance(self._con, touched)
+        except Exception:
+            if len(touched) == 1:
+                # Derived data only: the rows are committed; the next write to the trace retries.
+                log.exception("store maintenance failed for trace %s", next(iter(touched)))
+                return
+            # One bad trace must not hold back the others: redo them one by one.
+            for trace_id in sorted(touched):
+                try:
+                    run_maintenance(self._con, {trace_id})
+                except Exception:
+                    log.exception("store maintenance failed for trace %s", trace_id)
+
+    def _release(self, items: int) -> None:
+        with self._cond:
+            self._pending_items -= items
+
+    def _commit_group(self, jobs: list[_Job]) -> None:
+        started = time.monotonic()
+        try:
+            results = self._commit_dedup(jobs)
+        except Exception as e:
+            if len(jobs) == 1:
+                self._fail(jobs[0], e)
+                return
+            log.warning("group commit of %d jobs failed (%s); committing them one by one", len(jobs), e)
+            for job in jobs:
+                try:
+                    (result,) = self._commit_dedup([job])
+                except Exception as one_error:
+                    self._fail(job, one_error)
+                else:
+                    self._done(job, result)
+            return
+        items = sum(j.items for j in jobs)
+        elapsed = time.monotonic() - started
+        if items and elapsed > 0:
+            self._items_per_s = 0.8 * self._items_per_s + 0.2 * (items / elapsed)
+        for job, result in zip(jobs, results, strict=True):
+            self._done(job, result)
+
+    def _commit_dedup(self, jobs: list[_Job]) -> list[Any]:
+        """Commit ``jobs``; when a row turns out to be stored already (the primary key refused
+        it), redo them filtering stored keys - see ``store.ingest`` for why this order."""
+        try:
+            return self._commit(jobs, check_stored=False)
+        except duckdb.ConstraintException:
+            return self._commit(jobs, check_stored=True)
+
+    def _commit(self, jobs: list[_Job], *, check_stored: bool) -> list[Any]:
+        con = self._con
+        now = time.time_ns()
+        writes = [j for j in jobs if j.batch is not None]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            written = ingest.insert_group(
+                con, [j.batch for j in writes if j.batch is not None], now, check_stored=check_stored
+            )
+            by_job: dict[int, Any] = {id(j): r for j, r in zip(writes, written, strict=True)}
+            for job in jobs:
+                if job.run is not None:
+                    by_job[id(job)] = job.run(con)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
+                con.execute("ROLLBACK")
+            raise
+        for job in jobs:
+            self._touched |= job.touched
+        self._last_activity = time.monotonic()
+        return [by_job[id(j)] for j in jobs]
+
+    def _done(self, job: _Job, result: Any) -> None:
+        self._release(job.items)
+        job.future.set_result(result)
+
+    def _fail(self, job: _Job, error: Exception) -> None:
+        self._release(job.items)
+        if isinstance(error, StoreError):
+            job.future.set_exception(error)
+            return
+        wrapped = StoreError(f"commit failed: {str(error).splitlines()[0] if str(error) else error!r}")
+        wrapped.__cause__ = error
+        job.future.set_exception(wrapped)

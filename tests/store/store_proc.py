@@ -1,0 +1,50 @@
+"""A store-holding process for cross-process tests: ``python -m tests.store.store_proc DB [--serve]``.
+
+Prints ``ready`` once the store is open (and ``serving PORT`` with ``--serve``), then follows
+commands on stdin, one per line: ``write N`` writes a batch of N new spans and prints ``acked T``
+(T = spans acknowledged so far) after ``write`` returns; ``loop N`` does that forever with batches
+of N (for kill -9 tests); EOF closes the store and exits.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from store.api import IngestBatch
+from store.query_server import QueryServer
+from store.writer import DuckStoreWriter
+from tests.store.conftest import span_rows
+
+
+def main() -> None:
+    db, serve = sys.argv[1], "--serve" in sys.argv
+    writer = DuckStoreWriter(db)
+    server = QueryServer(writer) if serve else None
+    print("ready", flush=True)
+    if server is not None:
+        print(f"serving {server.port}", flush=True)
+    acked = 0
+    batch_no = 0
+
+    def write(n: int) -> None:
+        nonlocal acked, batch_no
+        batch_no += 1
+        trace = f"{batch_no:032x}"
+        writer.write(IngestBatch(spans=span_rows(n, trace=trace)))
+        acked += n
+        print(f"acked {acked}", flush=True)
+
+    for line in sys.stdin:
+        cmd, _, arg = line.strip().partition(" ")
+        if cmd == "write":
+            write(int(arg))
+        elif cmd == "loop":
+            while True:
+                write(int(arg))
+    if server is not None:
+        server.close()
+    writer.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Acknowledged means durable: a process acknowledging writes is killed with SIGKILL at an
+arbitrary moment; every span it acknowledged is in the file when it is reopened."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store.reader import ConnectionReader, open_reader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("serve", [False, True], ids=["writer", "writer+server"])
+def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool) -> None:
+    db = tmp_path / "s.duckdb"
+    args = [sys.executable, "-m", "tests.store.store_proc", str(db), *(["--serve"] if serve else [])]
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.stdin.write("loop 200\n")
+    proc.stdin.flush()
+    acked = 0
+    while acked < 4_000:  # 20 acknowledged commits, then kill mid-stream
+        line = proc.stdout.readline().strip()
+        if line.startswith("acked "):
+            acked = int(line.split()[1])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    reader = open_reader(db)  # replays the WAL; a stale discovery file is ignored
+    try:
+        assert isinstance(reader, ConnectionReader)
+        stored = reader.query("SELECT count(*) AS n FROM spans").column("n")[0].as_py()
+        complete = (
+            reader.query(
+                "SELECT count(*) AS n FROM (SELECT trace_id FROM spans GROUP BY 1 HAVING count(*) <> 200)"
+            )
+            .column("n")[0]
+            .as_py()
+        )
+    finally:
+        reader.close()
+    assert stored >= acked
+    assert complete == 0  # batches are atomic: none is half stored
