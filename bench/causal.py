@@ -26,7 +26,7 @@ import polars as pl
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:1] = [str(ROOT)]  # bench/store.py would shadow the store package
+sys.path[:1] = [str(ROOT)]  # bench/store_insert.py would shadow the store package
 
 from analysis.detectors.causal import CausalConsistency  # noqa: E402
 from analysis.load import build_trace  # noqa: E402

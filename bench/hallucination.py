@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# run as a script from bench/: the project, not bench/'s own modules (bench/store.py), comes first
+# run as a script from bench/: the project, not bench/'s own modules (bench/store_insert.py), comes first
 sys.path[:1] = [str(ROOT)]
 
 from analysis.detectors.hallucination import HallucinationPropagation  # noqa: E402

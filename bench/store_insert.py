@@ -5,7 +5,7 @@ ON), the writer end to end (queue, group commit, maintenance) and bytes per span
 Figures from one run on one machine are comparable with each other (the ratios), not across
 machines. Nothing here is asserted.
 
-    python bench/store.py [--rows 60000] [--batches 512,4096] [--stored 0,100000,400000] [--threads 4]
+    python bench/store_insert.py [--rows 60000] [--batches 512,4096] [--stored 0,100000,400000] [--threads 4]
 """
 
 from __future__ import annotations

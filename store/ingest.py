@@ -1,6 +1,6 @@
 """Batch preparation (caller side) and idempotent inserts (writer thread side).
 
-Dedup strategy (measured in ``bench/store.py``): every table keeps its primary key, and a group
+Dedup strategy (measured in ``bench/store_insert.py``): every table keeps its primary key, and a group
 commit inserts each table with ONE plain ``INSERT``, after dropping the group's internal duplicates
 in Arrow (the earliest job's row wins). The key's ART index rejects a row that is already stored
 (``duckdb.ConstraintException``); only then does the writer redo the group with ``check_stored``,
