@@ -1,4 +1,8 @@
-"""The ``faultlens`` console script: a click group; each command lives in ``faultlens.commands``."""
+"""The ``faultlens`` console script: a click group whose commands live in ``faultlens.commands``.
+
+Commands are imported when used, so ``faultlens sql`` does not pay for the analysis, the receivers
+and the dashboard (the group's own ``--help`` imports them all to list their help lines).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,34 @@ import importlib
 
 import click
 
-#: module names under faultlens.commands; each exposes ``command``
-COMMANDS = ("serve", "up", "ingest", "sql", "analyze", "report", "demo", "eval", "export", "generate")
+#: command name → module under faultlens.commands; each module exposes ``command``
+COMMANDS: dict[str, str] = {
+    "serve": "serve",
+    "up": "up",
+    "ingest": "ingest",
+    "sql": "sql",
+    "analyze": "analyze",
+    "report": "report",
+    "demo": "demo",
+    "eval": "eval",
+    "export": "export",
+    "generate-samples": "generate",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(f"faultlens.commands.{module}").command
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="faultlens")
 def main() -> None:
     """faultlens: find the failures of multi-agent LLM systems in their OpenTelemetry traces."""
-
-
-for _name in COMMANDS:
-    try:
-        _module = importlib.import_module(f"faultlens.commands.{_name}")
-    except ModuleNotFoundError as e:
-        if e.name != f"faultlens.commands.{_name}":
-            raise
-        continue
-    main.add_command(_module.command)

@@ -6,6 +6,7 @@ When ``faultlens serve`` owns the store, the server runs the analysis and writes
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from datetime import datetime
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from analysis import engine
+from analysis.judge import Judge
 from analysis.remote import request_analysis, stats_json
 from faultlens.errors import EXIT_USAGE, CliError, cli_errors
 from faultlens.options import db_option
@@ -24,7 +26,15 @@ from store.discovery import read_endpoint
 from store.reader import RemoteReader
 from store.writer import DuckStoreWriter
 
-_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "d": 86400 * 10**9,
+}
 _DURATION = re.compile(r"^(\d+)(ns|us|ms|s|m|h|d)$")
 
 
@@ -70,30 +80,64 @@ def _summary(stats: dict[str, Any]) -> str:
     return line
 
 
-def _local(db: str, trace_ids: list[str] | None, since_ns: int | None, console: Console) -> dict[str, Any]:
+def make_judge(url: str | None, model: str) -> Judge | None:
+    """The optional judge; its API key comes from ``FAULTLENS_JUDGE_API_KEY`` (read here, at the edge)."""
+    if url is None:
+        return None
+    if not re.match(r"^https?://[^/]+", url):
+        raise CliError(f"--judge {url!r} is not an http(s) URL", EXIT_USAGE)
+    return Judge(url, model=model, api_key=os.environ.get("FAULTLENS_JUDGE_API_KEY"))
+
+
+def _local(
+    db: str, trace_ids: list[str] | None, since_ns: int | None, console: Console, judge: Judge | None = None
+) -> dict[str, Any]:
     if not Path(db).exists():
         raise CliError(f"no store at {db}", EXIT_USAGE)
     with DuckStoreWriter(db) as writer:
         reader = writer.reader()
         with Progress(
-            TextColumn("analyse"), BarColumn(), MofNCompleteColumn(), TextColumn("traces"),
-            TextColumn("{task.fields[spans]} spans"), TimeElapsedColumn(), console=console, transient=True,
+            TextColumn("analyse"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("traces"),
+            TextColumn("{task.fields[spans]} spans"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         ) as progress:
             task = progress.add_task("analyse", total=None, spans=0)
 
             def tick(done: int, total: int, spans: int) -> None:
                 progress.update(task, completed=done, total=total, spans=spans)
 
-            stats = engine.analyze(reader, writer, trace_ids=trace_ids, since_ns=since_ns, progress=tick)
+            stats = engine.analyze(
+                reader, writer, trace_ids=trace_ids, since_ns=since_ns, progress=tick, refine=judge
+            )
     return stats_json(stats)
 
 
 @click.command("analyze")
 @db_option
 @click.option("--trace", "traces", multiple=True, metavar="ID", help="Analyse this trace (repeatable).")
-@click.option("--since", default=None, metavar="T",
-              help="Only traces started at/after T: RFC 3339, epoch ns, or a duration back from now (2h, 1d).")
-def command(db: str, traces: tuple[str, ...], since: str | None) -> None:
+@click.option(
+    "--since",
+    default=None,
+    metavar="T",
+    help="Only traces started at/after T: RFC 3339, epoch ns, or a duration back from now (2h, 1d).",
+)
+@click.option(
+    "--judge",
+    "judge_url",
+    default=None,
+    metavar="URL",
+    help="Refine MAST modes with an OpenAI-compatible endpoint (off by default; API key: "
+    "FAULTLENS_JUDGE_API_KEY).",
+)
+@click.option("--judge-model", default="gpt-4o-mini", show_default=True, help="Model name sent to the judge.")
+def command(
+    db: str, traces: tuple[str, ...], since: str | None, judge_url: str | None, judge_model: str
+) -> None:
     """Run the detectors (hallucination propagation, causal consistency, timeout cascades, MAST
     failure modes...) over the stored traces and store their findings, replacing earlier results.
 
@@ -103,10 +147,13 @@ def command(db: str, traces: tuple[str, ...], since: str | None) -> None:
     with cli_errors():
         since_ns = parse_since(since)
         trace_ids = _trace_ids(traces)
+        judge = make_judge(judge_url, judge_model)
         endpoint = read_endpoint(db)
         if endpoint is not None and RemoteReader(endpoint).ping():
+            if judge is not None:
+                raise CliError("--judge is not available while `faultlens serve` holds the store", EXIT_USAGE)
             with console.status("the server is analysing..."):
                 stats = request_analysis(endpoint, trace_ids, since_ns)
         else:
-            stats = _local(db, trace_ids, since_ns, console)
+            stats = _local(db, trace_ids, since_ns, console, judge)
     click.echo(_summary(stats))

@@ -20,7 +20,8 @@ def _send_demo(endpoint: str, traces: int, rate: float | None) -> None:
 
     try:
         result = run_demo(endpoint, "grpc", traces, rate, None)
-        click.echo(f"demo: {result.spans_acked} of {result.spans_sent} spans in {result.traces} traces acknowledged")
+        acked, sent = result.spans_acked, result.spans_sent
+        click.echo(f"demo: {acked} of {sent} spans ({result.traces} traces) acknowledged")
     except Exception as e:  # the demo is a convenience: the server keeps running without it
         click.echo(f"demo traffic failed: {e}", err=True)
 

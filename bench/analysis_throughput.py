@@ -2,8 +2,8 @@
 every registered detector, MAST, attribution, findings written back) on generated multi-agent
 traces.
 
-    python bench/analysis.py                  # 10^5 spans
-    python bench/analysis.py --spans 1000000  # 10^6 spans
+    python bench/analysis_throughput.py                  # 10^5 spans
+    python bench/analysis_throughput.py --spans 1000000  # 10^6 spans
 
 Traces look like real GenAI ones: an orchestrator hands off to three agents; each agent runs
 ReAct-style LLM calls (growing ~600-character-per-turn histories, tool calls) and a memory
