@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
-
-import click
 
 from faultlens.cli import COMMANDS, main
 
