@@ -230,16 +230,15 @@ def corpus_files(corpus: Path) -> list[Path]:
 def run(corpus: Path, labels: Path, workdir: Path, progress: Progress | None = None) -> Evaluation:
     """Decode ``corpus`` into a fresh store under ``workdir``, analyse every trace, score against
     ``labels``."""
+    from collector.decode import parse_and_decode
     from collector.files import read_requests
-    from collector.service import CODECS
     from store.writer import DuckStoreWriter
 
     scenarios = load_labels(labels)
     with DuckStoreWriter(workdir / "eval.duckdb") as writer:
         for path in corpus_files(corpus):
             for req in read_requests(path):
-                codec = CODECS[req.signal]
-                batch = codec.decode(codec.parse(req.body, req.fmt)).batch
+                batch = parse_and_decode(req.signal, req.body, req.fmt).batch
                 if batch.item_count:
                     writer.write(batch)
         writer.sync()

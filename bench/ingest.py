@@ -126,7 +126,7 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
     return trace_service_pb2.ExportTraceServiceRequest(resource_spans=resource_spans).SerializeToString()
 
 
-def start_server(db: Path) -> tuple[subprocess.Popen[str], int, int]:
+def start_server(db: Path, decode_workers: int) -> tuple[subprocess.Popen[str], int, int]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -140,6 +140,8 @@ def start_server(db: Path) -> tuple[subprocess.Popen[str], int, int]:
             "--http-port",
             "0",
             "--no-analysis",
+            "--decode-workers",
+            str(decode_workers),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -236,6 +238,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=120)
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--inflight", type=int, default=4)
+    ap.add_argument("--decode-workers", default="0,2", help="comma-separated values to compare")
     args = ap.parse_args()
     rng = random.Random(7)
     bodies = [make_request(rng, args.batch, i) for i in range(args.requests)]
@@ -245,11 +248,12 @@ def main() -> None:
         f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
         f"{args.inflight} in flight"
     )
-    results = {}
-    for protocol in ("grpc", "http"):
+    results: dict[tuple[str, int], tuple[float, float, float, float]] = {}
+    configs = [(p, int(w)) for w in args.decode_workers.split(",") for p in ("grpc", "http")]
+    for protocol, workers in configs:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"
-            proc, gport, hport = start_server(db)
+            proc, gport, hport = start_server(db, workers)
             try:
                 t_start = time.perf_counter()
                 ack = send_all(protocol, gport if protocol == "grpc" else hport, bodies, args.inflight)
@@ -259,15 +263,19 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(60)
             size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
-            results[protocol] = (total / ack, total / queryable, size / total, rss)
+            results[(protocol, workers)] = (total / ack, total / queryable, size / total, rss)
     print(
-        f"{'protocol':<8} {'acked spans/s':>14} {'queryable spans/s':>18} "
+        f"{'protocol':<8} {'decode workers':>14} {'acked spans/s':>14} {'queryable spans/s':>18} "
         f"{'bytes/span':>11} {'peak RSS MB':>12}"
     )
-    for protocol, (acked, q, bps, rss) in results.items():
-        print(f"{protocol:<8} {acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f}")
-    g, h = results["grpc"], results["http"]
-    print(f"ratio http/grpc acked throughput: {h[0] / g[0]:.2f}")
+    for (protocol, workers), (acked, q, bps, rss) in results.items():
+        print(f"{protocol:<8} {workers:>14} {acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f}")
+    base = results[configs[0]][1]
+    for key, value in results.items():
+        print(
+            f"queryable throughput {key[0]} with {key[1]} decode workers, relative to the first row: "
+            f"{value[1] / base:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ class ReceiverConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # after decompression
     write_timeout_s: float = 30.0  # how long a request waits for its commit
     grpc_workers: int = 16
+    decode_workers: int = 0  # processes that decode beside the receivers; 0 decodes in the request's thread
+    max_http_inflight: int = 64  # concurrent OTLP/HTTP requests; beyond it: 503 + Retry-After, body unread
 
     def validate(self) -> ReceiverConfig:
         for key in ("grpc_port", "http_port"):
@@ -44,6 +46,10 @@ class ReceiverConfig:
             raise ConfigError("token: must not be empty")
         if self.write_timeout_s <= 0:
             raise ConfigError("write_timeout_s: must be positive")
+        if self.decode_workers < 0:
+            raise ConfigError("decode_workers: must be 0 (in-thread) or more")
+        if self.max_http_inflight < 1:
+            raise ConfigError("max_http_inflight: must be at least 1")
         if self.grpc_workers < 1:
             raise ConfigError("grpc_workers: must be at least 1")
         return self

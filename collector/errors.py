@@ -24,3 +24,7 @@ class Unauthenticated(CollectorError):
 
 class UnsupportedMediaType(CollectorError):
     """Content-Type other than application/x-protobuf or application/json. HTTP 415."""
+
+
+class ReceiverBusy(CollectorError):
+    """Too many requests in flight on this receiver: retry later (HTTP 503 / UNAVAILABLE)."""

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import orjson
 
+from collector.decode import Format, Signal
 from collector.errors import MalformedPayload
-from collector.service import Format, Signal
 
 _SIGNAL_KEYS: dict[str, Signal] = {
     "resourceSpans": "traces",

@@ -21,7 +21,7 @@ from google.rpc import status_pb2
 
 from collector.body import decompress, read_raw
 from collector.config import ReceiverConfig
-from collector.errors import PayloadTooLarge, UnsupportedMediaType
+from collector.errors import ReceiverBusy, UnsupportedMediaType
 from collector.service import ExportService, Format, Signal
 from collector.status import error_response
 
@@ -41,6 +41,7 @@ def _encode(message: Message, fmt: Format) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive for exporters that reuse connections
+    timeout = 60  # seconds a connection may sit idle or mid-body before it is dropped (slow clients)
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -52,7 +53,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_status(HTTPStatus.NOT_FOUND, "json", f"unknown path {self.path[:100]}", close=True)
             return
         fmt: Format = "protobuf"
+        body_read = False
+        admitted = self.server.inflight.acquire(blocking=False)
         try:
+            if not admitted:
+                raise ReceiverBusy("too many requests in flight")
             fmt = self._request_format()
             self.server.service.authenticate(self.headers.get("Authorization"))
             limit = self.server.config.max_body_bytes
@@ -62,17 +67,21 @@ class _Handler(BaseHTTPRequestHandler):
                 "chunked" in (self.headers.get("Transfer-Encoding") or "").lower(),
                 limit,
             )
+            body_read = True
             body = decompress(raw, self.headers.get("Content-Encoding"), limit)
             response = self.server.service.export(signal, body, fmt)
         except Exception as exc:  # one place maps every error to its response
             err = error_response(exc)
             # After an unread or partly read body the connection cannot be reused safely.
-            close = isinstance(exc, PayloadTooLarge | UnsupportedMediaType) or err.http_status == 401
+            close = not body_read
             self.server.service.counters.count_request(str(err.http_status))
             self._send_status(
                 err.http_status, fmt, err.message, retry_after=err.retry_after_header, close=close
             )
             return
+        finally:
+            if admitted:
+                self.server.inflight.release()
         self.server.service.counters.count_request("200")
         self._send(HTTPStatus.OK, fmt, _encode(response, fmt))
 
@@ -126,6 +135,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, config: ReceiverConfig, service: ExportService) -> None:
         self.config = config
         self.service = service
+        self.inflight = threading.BoundedSemaphore(config.max_http_inflight)
         super().__init__((config.host, config.http_port), _Handler)
         if config.tls_cert is not None and config.tls_key is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

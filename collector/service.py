@@ -11,28 +11,21 @@ import hmac
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from collector import decode
 from collector.config import ReceiverConfig
+from collector.decode import Format, Signal, parse_and_decode
+from collector.decode_pool import DecodePool
 from collector.errors import Unauthenticated
 from store.api import StoreWriter
 
-Signal = Literal["traces", "logs", "metrics"]
-Format = Literal["protobuf", "json"]
+__all__ = ["SIGNALS", "Counters", "ExportService", "Format", "Signal"]
+
 SIGNALS: tuple[Signal, ...] = ("traces", "logs", "metrics")
-
-
-@dataclass(frozen=True)
-class _SignalCodec:
-    parse: Callable[[bytes, Format], Any]
-    decode: Callable[[Any], decode.Decoded]
-    response: Callable[[int, str | None], Message]
 
 
 def _traces_response(rejected: int, message: str | None) -> Message:
@@ -59,10 +52,10 @@ def _metrics_response(rejected: int, message: str | None) -> Message:
     return resp
 
 
-CODECS: dict[Signal, _SignalCodec] = {
-    "traces": _SignalCodec(decode.parse_traces, decode.decode_traces, _traces_response),
-    "logs": _SignalCodec(decode.parse_logs, decode.decode_logs, _logs_response),
-    "metrics": _SignalCodec(decode.parse_metrics, decode.decode_metrics, _metrics_response),
+RESPONSES: dict[Signal, Callable[[int, str | None], Message]] = {
+    "traces": _traces_response,
+    "logs": _logs_response,
+    "metrics": _metrics_response,
 }
 
 
@@ -86,9 +79,10 @@ class Counters:
 
 
 class ExportService:
-    def __init__(self, writer: StoreWriter, config: ReceiverConfig) -> None:
+    def __init__(self, writer: StoreWriter, config: ReceiverConfig, pool: DecodePool | None = None) -> None:
         self._writer = writer
         self._config = config
+        self._pool = pool
         self._token = config.token.encode() if config.token else None
         self.counters = Counters()
 
@@ -104,10 +98,11 @@ class ExportService:
 
     def export(self, signal: Signal, body: bytes, fmt: Format) -> Message:
         """Parse, decode and durably store one export request; return the OTLP response message."""
-        codec = CODECS[signal]
-        request = codec.parse(body, fmt)
-        decoded = codec.decode(request)
+        if self._pool is not None:
+            decoded = self._pool.decode(signal, body, fmt)
+        else:
+            decoded = parse_and_decode(signal, body, fmt)
         if decoded.batch.item_count:
             self._writer.write(decoded.batch, timeout=self._config.write_timeout_s)
         self.counters.count_items(signal, decoded.batch.item_count, decoded.rejected)
-        return codec.response(decoded.rejected, decoded.error_message)
+        return RESPONSES[signal](decoded.rejected, decoded.error_message)

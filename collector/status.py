@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import grpc
 
+from collector.decode_pool import DecodePoolBroken
 from collector.errors import (
     MalformedPayload,
     PayloadTooLarge,
+    ReceiverBusy,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -47,6 +49,8 @@ def error_response(exc: BaseException) -> ErrorResponse:
         return ErrorResponse(grpc.StatusCode.RESOURCE_EXHAUSTED, 413, str(exc))
     if isinstance(exc, UnsupportedMediaType):
         return ErrorResponse(grpc.StatusCode.INVALID_ARGUMENT, 415, str(exc))
+    if isinstance(exc, DecodePoolBroken | ReceiverBusy):
+        return ErrorResponse(grpc.StatusCode.UNAVAILABLE, 503, str(exc), retry_after=1.0)
     if isinstance(exc, StoreBusy):
         return ErrorResponse(grpc.StatusCode.UNAVAILABLE, 503, str(exc), retry_after=exc.retry_after)
     if isinstance(exc, StoreClosed):

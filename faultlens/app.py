@@ -16,6 +16,7 @@ from pathlib import Path
 from analysis.remote import ANALYZE_PATH, AnalyzeRoute
 from analysis.scheduler import AnalysisScheduler
 from collector.config import ReceiverConfig
+from collector.decode_pool import DecodePool
 from collector.grpc_receiver import GrpcReceiver
 from collector.http_receiver import HttpReceiver
 from collector.service import ExportService
@@ -53,6 +54,7 @@ class FaultlensServer:
         self.writer: DuckStoreWriter | None = None
         self.query_server: QueryServer | None = None
         self.service: ExportService | None = None
+        self.decode_pool: DecodePool | None = None
         self.grpc: GrpcReceiver | None = None
         self.http: HttpReceiver | None = None
         self.scheduler: AnalysisScheduler | None = None
@@ -62,7 +64,9 @@ class FaultlensServer:
         try:
             self.writer = DuckStoreWriter(cfg.db, cfg.store)
             self.query_server = QueryServer(self.writer, routes=_analysis_routes(self.writer))
-            self.service = ExportService(self.writer, cfg.receivers)
+            if cfg.receivers.decode_workers:
+                self.decode_pool = DecodePool(cfg.receivers.decode_workers)
+            self.service = ExportService(self.writer, cfg.receivers, self.decode_pool)
             if cfg.receivers.grpc_port != -1:
                 self.grpc = GrpcReceiver(cfg.receivers, self.service)
                 self.grpc.start()
@@ -106,6 +110,9 @@ class FaultlensServer:
                     part.stop()
                 except Exception:
                     log.exception("stopping the %s receiver failed", name)
+        if self.decode_pool is not None:
+            self.decode_pool.close()
+            self.decode_pool = None
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None

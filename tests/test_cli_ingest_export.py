@@ -9,10 +9,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tests.collector.test_receiver_errors import make_request
-from tests.conftest import EXTERNAL, run_cli, start_serve, stop_serve
+from tests.conftest import ROOT, run_cli, start_serve, stop_serve
 from tests.test_cli_serve import sql_json
 
-EXAMPLES = EXTERNAL / "otel_genai" / "otlp_proto_examples"
+EXAMPLES = (
+    ROOT / "tests" / "collector" / "fixtures" / "otlp_proto_examples"
+)  # unchanged copies, see its README
 
 
 def test_ingest_every_file_form(tmp_path: Path) -> None:

@@ -21,15 +21,18 @@ span events); ``messages`` and ``events`` turn every message shape into the semc
 from collector.decode.logs import decode_logs
 from collector.decode.metrics import decode_metrics
 from collector.decode.parse import Format, parse_logs, parse_metrics, parse_traces
+from collector.decode.request import Signal, parse_and_decode
 from collector.decode.result import Decoded
 from collector.decode.traces import decode_traces
 
 __all__ = [
     "Decoded",
     "Format",
+    "Signal",
     "decode_logs",
     "decode_metrics",
     "decode_traces",
+    "parse_and_decode",
     "parse_logs",
     "parse_metrics",
     "parse_traces",

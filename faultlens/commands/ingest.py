@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from collector.decode import parse_and_decode
 from collector.errors import MalformedPayload
 from collector.files import FileRequest, read_requests
-from collector.service import CODECS
 from faultlens import otlp_endpoint
 from faultlens.errors import EXIT_USAGE, CliError, cli_errors
 from faultlens.options import db_option
@@ -34,9 +34,8 @@ def ingest_files(sink: Sink, paths: list[Path], progress: Progress | None = None
     task = progress.add_task("ingest", total=len(paths)) if progress else None
     for path in paths:
         for req in read_requests(path):
-            codec = CODECS[req.signal]
             try:
-                decoded = codec.decode(codec.parse(req.body, req.fmt))
+                decoded = parse_and_decode(req.signal, req.body, req.fmt)
             except MalformedPayload as e:
                 raise MalformedPayload(f"{req.where}: {e}") from e
             sink(req, decoded.batch)

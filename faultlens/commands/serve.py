@@ -26,6 +26,7 @@ def build_server(
     tls_key: str | None,
     analysis: bool,
     quiet_seconds: float,
+    decode_workers: int = 0,
 ) -> FaultlensServer:
     receivers = ReceiverConfig(
         host=host,
@@ -34,6 +35,7 @@ def build_server(
         token=token,
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
+        decode_workers=decode_workers,
     )
     return FaultlensServer(
         ServeConfig(
@@ -83,6 +85,13 @@ def announce(server: FaultlensServer, db: str) -> None:
 @click.option(
     "--quiet-seconds", default=5.0, show_default=True, type=float, help="Analyse a trace once idle this long."
 )
+@click.option(
+    "--decode-workers",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Processes that decode requests beside the receivers (0: decode in the request's thread).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def command(
     db: str,
@@ -94,6 +103,7 @@ def command(
     tls_key: str | None,
     analysis: bool,
     quiet_seconds: float,
+    decode_workers: int,
     verbose: bool,
 ) -> None:
     """Receive OTLP traces, logs and metrics (gRPC and HTTP) into the DuckDB store.
@@ -106,7 +116,7 @@ def command(
     )
     with cli_errors():
         server = build_server(
-            db, host, grpc_port, http_port, token, tls_cert, tls_key, analysis, quiet_seconds
+            db, host, grpc_port, http_port, token, tls_cert, tls_key, analysis, quiet_seconds, decode_workers
         )
         server.start()
     try:

@@ -328,3 +328,52 @@ def test_full_queue_answers_retry_later_on_both_receivers(tmp_path: Path) -> Non
         assert stored(srv) == ok * 3000
     finally:
         srv.stop()
+
+
+def test_decode_workers_give_the_same_answers(tmp_path: Path) -> None:
+    """Decoding in worker processes: same storage, same error mapping as in-thread."""
+    srv = start(tmp_path, decode_workers=1)
+    try:
+        status, _, resp = post(srv, make_request(4, bad=1).SerializeToString())
+        assert status == 200
+        assert (
+            trace_service_pb2.ExportTraceServiceResponse.FromString(resp).partial_success.rejected_spans == 1
+        )
+        assert post(srv, BAD_BODIES["garbage"])[0] == 400
+        with pytest.raises(grpc.RpcError) as err:
+            grpc_export(srv, BAD_BODIES["truncated"])
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        grpc_export(srv, make_request(3, trace_byte=7).SerializeToString())
+        assert stored(srv) == 7
+    finally:
+        srv.stop()
+
+
+def test_http_inflight_bound_answers_retry_later(tmp_path: Path) -> None:
+    """Past max_http_inflight concurrent requests the receiver answers 503 before reading the body."""
+    import socket
+
+    srv = start(tmp_path, max_http_inflight=1)
+    try:
+        # Hold the only slot: headers announcing a body that never comes.
+        hold = socket.create_connection(("127.0.0.1", srv.http_port))
+        hold.sendall(
+            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+            b"Content-Length: 100\r\n\r\n"
+        )
+        import time
+
+        deadline = time.monotonic() + 10
+        while True:
+            status, headers, _ = post(srv, make_request(1).SerializeToString())
+            if status == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert status == 503 and headers.get("retry-after")
+        hold.close()
+        deadline = time.monotonic() + 10
+        while post(srv, make_request(2, trace_byte=9).SerializeToString())[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        srv.stop()

@@ -1,0 +1,24 @@
+"""One export request, from its bytes to its ``Decoded`` batch: what the receivers, the decode
+workers, ``faultlens ingest`` and the file-based report all run."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from collector.decode.logs import decode_logs
+from collector.decode.metrics import decode_metrics
+from collector.decode.parse import Format, parse_logs, parse_metrics, parse_traces
+from collector.decode.result import Decoded
+from collector.decode.traces import decode_traces
+
+Signal = Literal["traces", "logs", "metrics"]
+
+
+def parse_and_decode(signal: Signal, body: bytes, fmt: Format) -> Decoded:
+    """Parse ``body`` as ``signal``'s export request and decode it (``MalformedPayload`` if it is
+    not one)."""
+    if signal == "traces":
+        return decode_traces(parse_traces(body, fmt))
+    if signal == "logs":
+        return decode_logs(parse_logs(body, fmt))
+    return decode_metrics(parse_metrics(body, fmt))
