@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve test lint typecheck unit browser bench clean samples
+.PHONY: install demo serve test lint typecheck unit browser bench holdout clean samples
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: install browser lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# How the detectors do on independently written traffic (serve + report, scored against labels).
+holdout: install
+	$(BIN)/python bench/holdout/run.py
 
 samples: install
 	$(BIN)/python -m sample_traces.scenarios

@@ -91,6 +91,9 @@ class GrpcReceiver:
 
     def __init__(self, config: ReceiverConfig, service: ExportService) -> None:
         options = [
+            # grpc shares a port with any other process by default (SO_REUSEPORT): a second faultlens
+            # would silently take half of the traffic into another store. Refuse instead.
+            ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", config.max_body_bytes),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
         ]
@@ -100,13 +103,18 @@ class GrpcReceiver:
             options=options,
         )
         address = f"{config.host}:{config.grpc_port}"
-        if config.tls_cert is not None and config.tls_key is not None:
-            creds = grpc.ssl_server_credentials([(config.tls_key.read_bytes(), config.tls_cert.read_bytes())])
-            self.port = self._server.add_secure_port(address, creds)
-        else:
-            self.port = self._server.add_insecure_port(address)
+        try:
+            if config.tls_cert is not None and config.tls_key is not None:
+                creds = grpc.ssl_server_credentials(
+                    [(config.tls_key.read_bytes(), config.tls_cert.read_bytes())]
+                )
+                self.port = self._server.add_secure_port(address, creds)
+            else:
+                self.port = self._server.add_insecure_port(address)
+        except RuntimeError as e:  # grpc reports a taken port this way
+            raise OSError(f"cannot bind the OTLP/gRPC receiver to {address}: is the port in use?") from e
         if self.port == 0:
-            raise OSError(f"cannot bind the gRPC receiver to {address}")
+            raise OSError(f"cannot bind the OTLP/gRPC receiver to {address}: is the port in use?")
 
     def start(self) -> None:
         self._server.start()

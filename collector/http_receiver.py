@@ -131,12 +131,18 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: bursts of new exporter connections
 
     def __init__(self, config: ReceiverConfig, service: ExportService) -> None:
         self.config = config
         self.service = service
         self.inflight = threading.BoundedSemaphore(config.max_http_inflight)
-        super().__init__((config.host, config.http_port), _Handler)
+        try:
+            super().__init__((config.host, config.http_port), _Handler)
+        except OSError as e:
+            raise OSError(
+                f"cannot bind the OTLP/HTTP receiver to {config.host}:{config.http_port}: {e.strerror or e}"
+            ) from e
         if config.tls_cert is not None and config.tls_key is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))

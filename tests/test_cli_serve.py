@@ -112,3 +112,16 @@ def test_kill_9_keeps_every_acknowledged_span(tmp_path: Path) -> None:
     # the store opens again for serving after the crash
     sp2 = start_serve(sp.db, "--no-analysis")
     stop_serve(sp2)
+
+
+def test_a_taken_port_or_held_store_is_a_clear_error(serve_process: ServeProcess, tmp_path: Path) -> None:
+    """A second server never shares a port with the first (grpc would, by default) nor its store."""
+    for args in (
+        ("--db", str(tmp_path / "b.duckdb"), "--grpc-port", str(serve_process.grpc_port), "--http-port", "0"),
+        ("--db", str(tmp_path / "c.duckdb"), "--grpc-port", "0", "--http-port", str(serve_process.http_port)),
+        ("--db", str(serve_process.db), "--grpc-port", "0", "--http-port", "0"),
+    ):
+        res = run_cli("serve", "--no-analysis", *args, timeout=60)
+        assert res.returncode == 3, (args, res.stdout, res.stderr)
+        assert "Traceback" not in res.stderr
+        assert any(w in res.stderr for w in ("in use", "locked")), res.stderr
