@@ -5,11 +5,19 @@
   "max iterations reached", ...). The origin is the first LLM call after the agent's last
   successful action (a send, a booking) when two or more followed it — it should have stopped
   there — else the span that hit the limit.
-- ``after_stop``: an agent's LLM output met an explicit stop condition (``TERMINATE``, a leading
-  "Done." / "Final Answer:", "task complete", "I have completed the task"...), yet the same agent
-  invocation kept calling the LLM or tools without a new user message (for ``TERMINATE``, a
-  group-chat protocol word, any agent's later LLM call counts).
-  The origin is the first step taken after the stop condition.
+- ``after_stop``: an agent's LLM output met an explicit stop condition (a leading "Done." /
+  "Final Answer:", "task complete", "I have completed the task"..., or the group-chat protocol word
+  ``TERMINATE`` ending the message or alone on a line, as AG2/AutoGen agents end a chat), yet steps
+  went on without a new user message: LLM calls and tool calls of the same agent invocation — for
+  ``TERMINATE``, which tells every agent of the chat to stop, any agent's. One continued step is
+  enough. The origin is the first continued step after the stop (a tool call or an LLM call).
+
+  The stop message's own delivery is not a continued step. While no continued step has been
+  seen, a tool call is that delivery when it runs a tool call the stop message itself made
+  (matched by call id, else by tool name), when the stop message names its tool ("posting it with
+  publish_note"), or when its arguments carry the stop message's answer (most of its words: the
+  answer being sent through a reply / send tool). An LLM call that only reads the results of the
+  stop message's own tool calls and calls no tool closes that exchange and is not counted either.
 """
 
 from __future__ import annotations
@@ -18,7 +26,16 @@ import re
 from collections import defaultdict
 from typing import ClassVar
 
-from analysis.detectors.common import Row, clip, finding, invocations, is_side_effect_tool, rows
+from analysis.detectors.common import (
+    Row,
+    clip,
+    finding,
+    invocations,
+    is_side_effect_tool,
+    name_words,
+    rows,
+)
+from analysis.messages import ToolCall
 from analysis.model import Finding, Trace
 
 _LIMIT = re.compile(
@@ -30,13 +47,34 @@ _LIMIT = re.compile(
     re.I,
 )
 _STOP = re.compile(
-    r"^\s*(all )?(done|finished|completed)\b[.!:]|\bTERMINATE\b|^\s*final answer\s*:|<\s*done\s*>"
+    r"^\s*(all )?(done|finished|completed)\b[.!:]|^\s*final answer\s*:|(?-i:\bFINAL ANSWER\s*:)"
+    r"|<\s*done\s*>|\b(that|this) (concludes|completes) (the|this|my|our|your) (task|request|work)\b"
+    r"|\bnothing (else|more|further) (to do|is (needed|required))\b"
     r"|\btask (is )?(now )?(complete|completed|done|finished)\b"
     r"|\ball (tasks|steps) (are )?(complete|completed|done)\b"
     r"|\bno further (action|steps) (is |are )?(needed|required)\b|\[DONE\]|<\s*terminate\s*>"
     r"|\b(i have|i've) (now )?(completed|finished|accomplished) (the|this|your|all) (task|request|steps?)\b"
     r"|\bthe (task|request) (has been|is now|was) (completed|accomplished|fulfilled|done)\b",
     re.I | re.M,
+)
+#: AG2/AutoGen's termination word: upper case, ending the message or alone on a line — "say
+#: TERMINATE when done" in the middle of a sentence is an instruction, not a stop.
+_PROTOCOL = re.compile(r"\bTERMINATE\W*\Z|^\W*TERMINATE\W*$", re.M)
+_WORD = re.compile(r"[a-z0-9]{3,}")
+#: share of the stop answer's words a tool call's arguments must carry to be its delivery
+_DELIVERY_COVER = 0.6
+#: words of a tool that hands the result over, and of a message announcing that it will (not
+#: "sent": a message saying the result went out already announces nothing more)
+_DELIVERY_TOOL = frozenset(
+    (  # noqa: SIM905 - a word list reads better as text
+        "send reply respond response post email mail message notify submit deliver publish forward "
+        "share answer final finish"
+    ).split()
+)
+_DELIVERY_SAID = re.compile(
+    r"\b(send|sending|reply|replying|respond|responding|post|posting|e-?mail|e-?mailing|notify"
+    r"|notifying|submit|submitting|deliver|delivering|publish|publishing|forward|forwarding)\b",
+    re.I,
 )
 
 
@@ -108,33 +146,23 @@ class TerminationUnaware:
 
     def _after_stop(self, trace: Trace, rs: list[Row]) -> list[Finding]:
         inv = invocations(rs)
+        all_steps = sorted((r for r in rs if r.is_llm or r.is_tool), key=lambda r: (r.start, r.id))
         steps_of: dict[str | None, list[Row]] = defaultdict(list)
-        all_llm = [r for r in rs if r.is_llm]
-        for r in rs:
-            if r.is_llm or r.is_tool:
-                steps_of[inv.get(r.id)].append(r)
+        for r in all_steps:
+            steps_of[inv.get(r.id)].append(r)
         out: list[Finding] = []
         for steps in steps_of.values():
             for i, r in enumerate(steps):
                 if not r.is_llm:
                     continue
-                text = r.output_text()
-                match = _STOP.search(text) if text else None
+                marker = _stop_marker(r.output_text())
                 # Only an explicit stop condition counts: code agents answer in plain text at every
                 # step, so "text without a tool call" does not mean "done".
-                if match is None:
+                if marker is None:
                     continue
-                marker = match.group(0).strip()
-                # TERMINATE is a group-chat protocol word: every agent should stop, not only this one.
-                later = all_llm if marker == "TERMINATE" else steps[i + 1 :]
-                extra: list[Row] = []
-                for s in later:
-                    if s.id == r.id or not trace.hb.precedes(r.id, s.id):
-                        continue
-                    if self._new_user_turn(r, s):
-                        break
-                    extra.append(s)
-                if extra and (any(s.is_llm for s in extra) or len(extra) >= 2):
+                later = all_steps if marker == "TERMINATE" else steps[i + 1 :]
+                extra = self._continued(trace, r, later)
+                if extra:
                     out.append(
                         finding(
                             self,
@@ -158,6 +186,38 @@ class TerminationUnaware:
                     break
         return out
 
+    def _continued(self, trace: Trace, stop: Row, later: list[Row]) -> list[Row]:
+        """The steps of ``later`` (start order) that continue after ``stop``: causally after it,
+        up to a new user turn, its own delivery left out (see the module docstring)."""
+        own_calls = stop.output_calls()
+        pending_ids = {c.call_id for c in own_calls if c.call_id}
+        pending_names = [c.name for c in own_calls]
+        delivered: set[str] = set()  # call ids of the stop's own calls that ran
+        extra: list[Row] = []
+        for s in later:
+            if s.id == stop.id or not trace.hb.precedes(stop.id, s.id):
+                continue
+            if self._new_user_turn(stop, s):
+                break
+            if not extra and s.is_tool:
+                call_id, tool = s["tool_call_id"], s["tool_name"]
+                if call_id and call_id in pending_ids:
+                    pending_ids.discard(call_id)
+                    delivered.add(call_id)
+                    if tool in pending_names:
+                        pending_names.remove(tool)
+                    continue
+                # by name only where ids cannot decide (one side did not record them)
+                if tool in pending_names and not (call_id and pending_ids):
+                    pending_names.remove(tool)
+                    continue
+                if _announces(stop, tool) or _carries_answer(stop, s):
+                    continue
+            if not extra and s.is_llm and own_calls and _closes_exchange(s, delivered, own_calls):
+                continue
+            extra.append(s)
+        return extra
+
     @staticmethod
     def _new_user_turn(stop: Row, step: Row) -> bool:
         """A later LLM call that carries a user message the stop call never saw: a new request."""
@@ -165,3 +225,49 @@ class TerminationUnaware:
             return False
         old = {m.text for m in stop.inputs() if m.role == "user"}
         return any(m.role == "user" and m.text not in old for m in step.inputs())
+
+
+def _stop_marker(text: str) -> str | None:
+    """The stop condition ``text`` meets, ``TERMINATE`` first (its scope is the whole chat)."""
+    if not text:
+        return None
+    if _PROTOCOL.search(text):
+        return "TERMINATE"
+    match = _STOP.search(text)
+    return match.group(0).strip() if match else None
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _announces(stop: Row, tool: str | None) -> bool:
+    """The stop message announces the tool it is about to use: it names it (``publish_note`` /
+    "publish note"), or the tool hands the result over (send, reply, post, submit...) and the
+    message says it is handing it over ("I'll email the summary to the client now")."""
+    if not tool:
+        return False
+    text = " ".join(stop.output_text().lower().split())
+    names = {tool.lower(), " ".join(name_words(tool))}
+    if any(re.search(rf"(?<![a-z0-9_]){re.escape(n)}(?![a-z0-9_])", text) for n in names if n):
+        return True
+    return bool(_DELIVERY_TOOL.intersection(name_words(tool))) and _DELIVERY_SAID.search(text) is not None
+
+
+def _carries_answer(stop: Row, step: Row) -> bool:
+    """The tool call's arguments carry most of the stop message's answer: it sends that answer."""
+    answer = _words(_PROTOCOL.sub(" ", stop.output_text()))
+    if len(answer) < 3:
+        return False
+    args = _words(str(step["tool_arguments"] or ""))
+    return len(answer & args) >= _DELIVERY_COVER * len(answer)
+
+
+def _closes_exchange(step: Row, delivered: set[str], own_calls: list[ToolCall]) -> bool:
+    """An LLM call that reads back the results of the stop message's own tool calls and asks for
+    nothing more: the tool-call protocol's last turn, not new work."""
+    if step.output_calls():
+        return False
+    answered = {p.get("id") for m in step.inputs() for p in m.parts if p.get("type") == "tool_call_response"}
+    ids = {c.call_id for c in own_calls if c.call_id}
+    return bool(ids) and ids <= delivered and ids <= answered

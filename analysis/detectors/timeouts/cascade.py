@@ -2,7 +2,8 @@
 
 Cascade: timed-out spans joined through their callers (the nearest timed-out ancestor, unless a span
 in between handled the failure with an OK status; links and hand-offs between timed-out spans; a
-root reached only by a link or hand-off hangs under its cause, see ``SpanIndex``). A group is a
+root reached only by a link or hand-off hangs under its cause, and an async job's linked work under
+the span that awaits it, see ``SpanIndex`` and ``linked_work``). A group is a
 cascade when it holds at least two distinct calls: a child that is its parent's only work (same
 actor, covering nearly all of it, ending with it) is the same call seen by two layers of
 instrumentation, not a second one; a single handled timeout is never a cascade. For each cascade:
@@ -11,7 +12,8 @@ the outermost timed-out span (top), the root cause on its critical path
 seconds of calls still running after a caller that had timed out gave up on them.
 
 Inversion: a callee whose deadline (observed: it timed out; or configured in its arguments) lies
-after its caller's deadline: the caller can never use its answer.
+after its caller's deadline: the caller can never use its answer. Only for real calls: work placed
+under a span by a link (a queued job) was given no deadline by it.
 
 O(n log n) overall (union-find over the parent tree, one critical path per cascade).
 """
@@ -188,8 +190,13 @@ def find_inversions(
     index: SpanIndex, signals: dict[str, TimeoutSignal], config: TimeoutConfig
 ) -> list[Inversion]:
     out: list[Inversion] = []
-    # parent → child only: a hand-off or a link does not make the cause wait for the effect
-    pairs = [(index.spans[s.parent], s) for s in index.spans.values() if s.parent is not None]
+    # parent → child only: a hand-off or a link does not make the cause wait for the effect, and
+    # linked work (a queued job) was given no deadline by the span that waits for it
+    pairs = [
+        (index.spans[s.parent], s)
+        for s in index.spans.values()
+        if s.parent is not None and s.id not in index.link_hosted
+    ]
     for caller, callee in pairs:
         theirs = _deadline(callee, signals)
         if theirs is None:

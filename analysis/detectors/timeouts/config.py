@@ -27,6 +27,8 @@ class TimeoutConfig:
     end_tolerance_ns: int = 20 * _MS
     #: a child covering this share of its parent's time, ending with it, is the same call (wrapper)
     wrapper_cover: float = 0.9
+    #: a span waits for linked work (an awaited job) when the work overlaps this share of its time
+    waiter_min_share: float = 0.5
     # -- root cause -----------------------------------------------------------------------------
     #: peers of the same (agent, operation) needed for a baseline
     baseline_min_peers: int = 3
@@ -65,7 +67,13 @@ class TimeoutConfig:
             value = getattr(self, f.name)
             if value < 0:
                 raise ValueError(f"timeouts config: {f.name} must be >= 0, got {value}")
-        for name in ("wrapper_cover", "anomaly_share", "breaker_error_rate", "coordination_min_share"):
+        for name in (
+            "wrapper_cover",
+            "waiter_min_share",
+            "anomaly_share",
+            "breaker_error_rate",
+            "coordination_min_share",
+        ):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"timeouts config: {name} must be in (0, 1], got {getattr(self, name)}")
         for name in (

@@ -53,7 +53,7 @@ class TimeoutCascadeDetector:
         self.config = config.validate()
 
     def detect(self, trace: Trace) -> list[Finding]:
-        index = SpanIndex(trace)
+        index = SpanIndex(trace, self.config)
         if not index.spans:
             return []
         signals = recognize(index, self.config)
@@ -203,7 +203,7 @@ class CircuitBreakerWindowDetector:
         self.config = config.validate()
 
     def detect_window(self, traces: Sequence[Trace]) -> list[Finding]:
-        indexes = {t.trace_id: SpanIndex(t) for t in traces}
+        indexes = {t.trace_id: SpanIndex(t, self.config) for t in traces}
         calls: list[breaker.DepCall] = []
         local: set[tuple[str, str]] = set()  # (trace, dependency) the per-trace scan reports
         for index in indexes.values():

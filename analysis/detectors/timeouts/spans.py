@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import polars as pl
 
+from analysis.detectors.timeouts.config import DEFAULT, TimeoutConfig
+from analysis.detectors.timeouts.linked_work import rehost_linked_work
 from analysis.model import Trace
 
 #: operations that are a call to a model: their tokens are the work a caller may waste
@@ -52,6 +54,7 @@ class Span:
     error_type: str | None
     http_status: int | None
     db_system: str | None
+    kind: int = 0  # OTel SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer
     depth: int = 0
     children: list[str] = field(default_factory=list)  # sorted by start
     identity: tuple[str, str] | None = None  # ``retries.call_identity``, memoized
@@ -128,9 +131,12 @@ class ExceptionEvent:
 
 class SpanIndex:
     """The spans of one trace by id (in start order), the parent tree, exception events and the
-    non-parent causal edges (links, hand-offs) of ``trace.hb``."""
+    non-parent causal edges (links, hand-offs) of ``trace.hb``. The tree is the call tree as the
+    trace recorded it, completed by its causal edges: a root reached only by a link or hand-off
+    hangs under its cause, and linked async work under the span that waits for it
+    (``linked_work``); ``link_hosted`` holds the spans placed by a link, not by a call."""
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, config: TimeoutConfig = DEFAULT) -> None:
         self.trace_id = trace.trace_id
         self.spans: dict[str, Span] = {}
         frame = trace.spans
@@ -151,7 +157,9 @@ class SpanIndex:
             for a, b, k in trace.hb.edges()
             if k in ("link", "handoff") and a in self.spans and b in self.spans and a != b
         ]
+        self.link_hosted: set[str] = set()
         self._adopt()
+        self.link_hosted |= rehost_linked_work(self, config)
         self._set_depths()
         self.exceptions = _exception_events(trace.events)
 
@@ -171,6 +179,8 @@ class SpanIndex:
             span.parent = host.id
             host.children.append(effect)
             self.roots.remove(effect)
+            if kind == "link":
+                self.link_hosted.add(effect)
 
     def _add(self, cols: Mapping[str, Sequence[Any]], i: int, agent_of: Mapping[str, str | None]) -> None:
         sid = cols["span_id"][i]
@@ -191,6 +201,7 @@ class SpanIndex:
             tool_result=cols["tool_result"][i], input_messages=cols["input_messages"][i],
             output_messages=cols["output_messages"][i], tokens=tokens, error_type=cols["error_type"][i],
             http_status=cols["http_status_code"][i], db_system=cols["db_system"][i],
+            kind=int(cols["kind"][i] or 0),
         )  # fmt: skip
 
     def _set_depths(self) -> None:
