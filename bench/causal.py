@@ -84,8 +84,8 @@ def workload(n_ops: int, seed: int = 7) -> tuple[str, pl.DataFrame]:
             count = min(OPS_PER_TURN, per_agent - turn)
             turn_span = span(
                 f"invoke_agent agent{a}",
-                t,
-                t + count * 2 * MS,
+                BASE_NS + t,  # the same clock as its memory children below
+                BASE_NS + t + count * 2 * MS,
                 root,
                 operation="invoke_agent",
                 agent_name=f"agent{a}",

@@ -63,7 +63,7 @@ SPANS = pa.schema(
         ("tool_call_id", _STR),
         ("tool_type", _STR),
         ("tool_arguments", _STR),
-        ("tool_result", _STR),
+        ("tool_result", _STR),  # also a retrieval span's documents: JSON [{"id", "score", "content", ...}]
         ("tool_definitions", _STR),  # JSON array
         ("input_tokens", _I64),  # includes cached tokens, per GenAI semconv
         ("output_tokens", _I64),

@@ -104,6 +104,7 @@ KEY_TABLE: dict[str, tuple[str, Callable[[Any], Any], int]] = {
     "gen_ai.tool.args": ("tool_arguments", as_text, 1),
     "gen_ai.tool.call.result": ("tool_result", as_text, 0),
     "gen_ai.tool.definitions": ("tool_definitions", json_array, 0),
+    "gen_ai.retrieval.documents": ("tool_result", json_array, 1),  # retrieval spans: the documents found
     "gen_ai.usage.input_tokens": ("input_tokens", as_int, 0),
     "gen_ai.usage.prompt_tokens": ("input_tokens", as_int, 1),
     "gen_ai.usage.output_tokens": ("output_tokens", as_int, 0),

@@ -14,6 +14,14 @@ spans): the ``messages`` of a JSON body (``*.mime_type`` application/json) or th
 itself, else one text message.
 On TOOL spans ``input.value`` / ``output.value`` are the call's arguments / result and
 ``tool.parameters`` (a JSON schema) becomes the tool's definition.
+
+RETRIEVER spans: the documents (``retrieval.documents.N.document.{id,score,content,metadata}``;
+RERANKER spans ``reranker.output_documents.N.document.*``) become ``tool_result`` as a JSON array
+in the GenAI semconv retrieval-documents shape, ``[{"id", "score", "content", "metadata"}]``
+(keys present only when recorded; ``metadata`` parsed when it is JSON), so that text the model was
+given in the retrieved documents reads as world data returned by the span, like a tool result.
+Without documents, ``output.value`` is the result as sent. ``input.value`` (the query) is not
+mapped: it is in the raw attributes.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ _KIND_TO_OPERATION = {
     "CHAIN": "invoke_workflow",
 }
 _VALUE_MESSAGE_KINDS = frozenset(["LLM", "AGENT", "CHAIN"])
+#: span kind → flattened prefix of the documents it returns
+_DOCUMENT_PREFIXES = {"RETRIEVER": "retrieval.documents.", "RERANKER": "reranker.output_documents."}
 
 
 def indexed(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
@@ -127,6 +137,9 @@ def normalize(attrs: dict[str, Any], name: str, out: Out) -> None:
         put(out, "tool_call_id", as_text(first(attrs, ("tool_call.id", "tool.id"))))
         put(out, "tool_arguments", as_text(first(attrs, ("input.value", "tool.parameters"))))
         put(out, "tool_result", as_text(attrs.get("output.value")))
+    if kind in _DOCUMENT_PREFIXES:
+        documents = _documents(attrs, _DOCUMENT_PREFIXES[kind])
+        put(out, "tool_result", documents or as_text(attrs.get("output.value")))
     if kind == "AGENT":
         put(out, "agent_name", as_text(first(attrs, ("agent.name", "graph.node.name"))) or name or None)
         put(out, "agent_id", as_text(attrs.get("graph.node.id")))
@@ -152,3 +165,18 @@ def _value_messages(attrs: dict[str, Any], side: str, role: str) -> list[Message
         if isinstance(parsed, dict) and "role" in parsed:  # one message (an LLM response)
             return normalize_messages([parsed], role)
     return text_message(role, value)
+
+
+def _documents(attrs: dict[str, Any], prefix: str) -> str | None:
+    """Flattened ``<prefix>N.document.*`` keys as a JSON array of GenAI semconv retrieval documents
+    (``id``, ``score``, ``content``, ``metadata``), in N order; None when there are none."""
+    docs: list[dict[str, Any]] = []
+    for flat in indexed(attrs, prefix):
+        doc: dict[str, Any] = {}
+        for field in ("id", "score", "content", "metadata"):
+            value = flat.get(f"document.{field}")
+            if value is not None:
+                doc[field] = loads_lenient(value) if field == "metadata" else value
+        if doc:
+            docs.append(doc)
+    return dumps(docs) if docs else None

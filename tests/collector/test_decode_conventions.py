@@ -153,6 +153,45 @@ def test_openinference_agent_and_tool_spans() -> None:
     assert row["input_messages"] is None  # a tool's input is its arguments, not a message
 
 
+def test_openinference_retrieved_documents_become_the_result() -> None:
+    row = decode_one(
+        {
+            "openinference.span.kind": "RETRIEVER",
+            "input.value": "warranty on refurbished phones",
+            "retrieval.documents.1.document.id": "kb-12",
+            "retrieval.documents.1.document.content": "Batteries are covered for 6 months.",
+            "retrieval.documents.0.document.id": "kb-3",
+            "retrieval.documents.0.document.score": 0.82,
+            "retrieval.documents.0.document.content": "Refurbished phones carry a 90-day warranty.",
+            "retrieval.documents.0.document.metadata": '{"source": "warranty.md", "page": 2}',
+            "output.value": "ignored when documents exist",
+        },
+        name="retrieve",
+    )
+    assert (row["operation"], row["tool_name"]) == ("retrieval", None)
+    assert js(row["tool_result"]) == [
+        {
+            "id": "kb-3",
+            "score": 0.82,
+            "content": "Refurbished phones carry a 90-day warranty.",
+            "metadata": {"source": "warranty.md", "page": 2},
+        },
+        {"id": "kb-12", "content": "Batteries are covered for 6 months."},
+    ]
+    assert row["tool_arguments"] is None and row["output_messages"] is None
+    reranked = decode_one(
+        {
+            "openinference.span.kind": "RERANKER",
+            "reranker.input_documents.0.document.content": "dropped by the reranker",
+            "reranker.output_documents.0.document.content": "kept by the reranker",
+        }
+    )
+    assert js(reranked["tool_result"]) == [{"content": "kept by the reranker"}]
+    plain = decode_one({"openinference.span.kind": "RETRIEVER", "output.value": "one passage"})
+    assert plain["tool_result"] == "one passage"
+    assert decode_one({"openinference.span.kind": "RETRIEVER"})["tool_result"] is None
+
+
 def test_openinference_spans_from_trail() -> None:
     """Real OpenInference spans (TRAIL excerpt, see fixtures/README.md)."""
     doc = json.loads((FIXTURES / "trail" / "openinference_spans.json").read_text())

@@ -371,3 +371,11 @@ def test_anthropic_and_gemini_content_blocks() -> None:
         {"type": "tool_call", "id": None, "name": "f", "arguments": {"a": 1}},
         {"type": "tool_call_response", "id": None, "name": "f", "response": {"ok": True}},
     ]
+
+
+def test_retrieval_documents_land_in_tool_result_as_json_or_structured() -> None:
+    docs = [{"id": "doc-7", "score": 0.82, "content": "The Nile is about 6,650 km long."}]
+    for value in (orjson.dumps(docs).decode(), docs):
+        row = decode_one({"gen_ai.operation.name": "retrieval", "gen_ai.retrieval.documents": value})
+        assert row["operation"] == "retrieval"
+        assert js(row["tool_result"]) == docs

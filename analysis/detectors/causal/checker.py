@@ -152,13 +152,21 @@ def check_reads(h: History) -> list[Violation]:
 
 def _store_starts(h: History) -> dict[str, bool]:
     """store → whether it started empty in this trace: its first operation in causal order is a
-    write, or a read that found nothing."""
+    write, or a read that found nothing. A first write of integer version 2 or more is not such
+    evidence: the store numbered versions before the trace, so it held data then."""
     first: dict[str, int] = {}
     for i, o in enumerate(h.ops):
         cur = first.get(o.store)
         if cur is None or (h.pos(i), o.kind != "write") < (h.pos(cur), h.ops[cur].kind != "write"):
             first[o.store] = i
-    return {s: h.ops[i].kind == "write" or h.ops[i].value is None for s, i in first.items()}
+    out: dict[str, bool] = {}
+    for s, i in first.items():
+        o = h.ops[i]
+        if o.kind == "write":
+            out[s] = o.create or o.version_int is None or o.version_int <= 1
+        else:
+            out[s] = o.value is None
+    return out
 
 
 def check_lost_updates(h: History, flagged: set[int]) -> list[Violation]:

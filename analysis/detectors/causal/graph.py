@@ -10,15 +10,26 @@ matching rule for the whole detector. Two relations come out:
 - *full*: with reads-from: what it could know through shared memory too (Bouajjani et al.'s causal
   order for histories with unique writes).
 
+Spans are intervals, so the relation lives on their start and end events, exactly as the engine's
+(``analysis.happens_before.SpanGraph``): a span's start precedes its end; a parent's start precedes
+its children's starts and their ends precede its end (the *return*); program order runs from one
+span's end to the next one's start; links, hand-offs and reads-from from the cause's end (its start
+when the two overlap in time) to the effect's start. ``a`` precedes ``b`` when ``a``'s start
+reaches ``b``'s start. The return edges matter: a write made inside sub-agent A reaches what its
+caller does after A returned, and so a sub-agent B the caller starts next. A span-level graph
+(parent → child only) cannot say that and left such a write concurrent with B's read.
+
 A cycle in the full relation (a read that returns a value written in its own future) is recorded as
 a ``Cycle`` and broken by dropping the reads-from edge that closes it: the read whose write started
-furthest after it (should the structure itself be cyclic, its backward-in-time edges go).
+furthest after it. A cycle of the structure alone (timestamps that contradict the tree, such as a
+child starting after its parent ended) is bad data, not a finding: its backward-in-time edges go
+first.
 
 Vector clocks instead of pairwise reachability: the memory spans are split greedily into chains
 (totally ordered sets, one agent's sequential operations), and each memory span keeps, per chain,
 the highest position of that chain in its causal past. ``precedes(a, b)`` is then one dict lookup.
 
-Complexity: O((S + E) log S) for the topological order (S spans, E edges; the log is the start-time
+Complexity: O((S + E) log S) for the topological order (S spans, E edges; the log is the time
 tie-break heap), plus O((S + E) · W) for the sweep, where W is the number of chains in a span's
 causal past (bounded by the agents' concurrency, not by the history's length); memory O(M · W) for
 M memory spans. Linear in the history for a bounded number of concurrent agent threads.
@@ -26,10 +37,13 @@ M memory spans. Linear in the history for a bounded number of concurrent agent t
 
 from __future__ import annotations
 
-import heapq
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from analysis.detectors.causal.digraph import kahn, shortest_path, strongly_connected
 
 #: How many of an agent's chains a memory span tries to extend before opening a new one: keeps the
 #: chain assignment O(1) per span when an agent runs very many operations in parallel.
@@ -40,10 +54,12 @@ CYCLE_ROUNDS = 8
 
 _EMPTY: dict[int, int] = {}
 
+Edge = tuple[int, int]
+
 
 @dataclass(frozen=True)
 class Cycle:
-    """A cycle of the full relation: ``path`` (node indices) runs from the read ``read`` that
+    """A cycle of the full relation: ``path`` (span node indices) runs from the read ``read`` that
     observed ``write`` along happens-before back to ``write``."""
 
     read: int
@@ -53,13 +69,15 @@ class Cycle:
 
 @dataclass
 class CausalGraph:
-    """Node indices are positions in ``ids``; only memory nodes can be asked ``precedes``."""
+    """Node indices are positions in ``ids``; only memory nodes can be asked ``precedes``.
+    ``order`` lists the spans by the topological rank of their start events; ``pos`` inverts it, so
+    ``precedes(a, b)`` implies ``pos[a] < pos[b]``."""
 
     ids: list[str]
     order: list[int]
     pos: list[int]
     cycles: list[Cycle]
-    dropped_reads: set[tuple[int, int]]  # reads-from edges (write, read) dropped to break cycles
+    dropped_reads: set[Edge]  # reads-from edges (write, read) dropped to break cycles
     chain_of: dict[int, tuple[int, int]] = field(default_factory=dict)
     vc_struct: dict[int, Mapping[int, int]] = field(default_factory=dict)
     vc_full: dict[int, Mapping[int, int]] = field(default_factory=dict)
@@ -88,192 +106,228 @@ def _merge(clocks: list[Mapping[int, int]]) -> Mapping[int, int]:
     return out
 
 
-def _kahn(
-    n: int, succ: Sequence[Sequence[int]], starts: Sequence[int], skip: set[tuple[int, int]]
-) -> list[int]:
-    if skip:
-        succ = [[b for b in succ[a] if (a, b) not in skip] for a in range(n)]
-    indeg = [0] * n
-    for nexts in succ:
-        for b in nexts:
-            indeg[b] += 1
-    heap = [(starts[i], i) for i in range(n) if indeg[i] == 0]
-    heapq.heapify(heap)
-    out: list[int] = []
-    while heap:
-        _, a = heapq.heappop(heap)
-        out.append(a)
-        for b in succ[a]:
-            indeg[b] -= 1
-            if indeg[b] == 0:
-                heapq.heappush(heap, (starts[b], b))
-    return out
+def _events(a: int, b: int, kind: str, starts: Sequence[int], ends: Sequence[int]) -> list[Edge]:
+    """The event edges of span edge a → b (event 2i is span i's start, 2i + 1 its end)."""
+    if kind == "parent":
+        return [(2 * a, 2 * b), (2 * b + 1, 2 * a + 1)]
+    if kind == "program_order" or ends[a] <= starts[b]:
+        return [(2 * a + 1, 2 * b)]
+    return [(2 * a, 2 * b)]  # overlapping in time: only what came before the cause's start is known
 
 
-def strongly_connected(
-    nodes: Iterable[int], succ: Sequence[Sequence[int]], skip: set[tuple[int, int]]
-) -> list[list[int]]:
-    """Tarjan, iterative, restricted to ``nodes``; only components with more than one node."""
-    inside = set(nodes)
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in sorted(inside):
-        if root in index:
+def _structure_events(
+    structural: Iterable[tuple[int, int, str]],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    times: Sequence[int],
+) -> list[Edge]:
+    """The structure's event edges, less the parent edges that sibling program order implies:
+    a child that follows a sibling learns its parent's start through that sibling, and a child
+    that a sibling follows tells its parent its end through that sibling. Without them every
+    operation of a sequential agent turn would merge two clocks, and the turn's end one per step.
+    An edge is only left out when the path replacing it goes forward in (time, event) order, so
+    repairing a cyclic structure (which drops backward edges) can never cut that path."""
+
+    def forward(e: Edge) -> bool:
+        return (times[e[0]], e[0]) < (times[e[1]], e[1])
+
+    parent_of: dict[int, int] = {}
+    po_pred: dict[int, list[int]] = defaultdict(list)
+    po_succ: dict[int, list[int]] = defaultdict(list)
+    edges: list[tuple[int, int, str]] = []
+    for a, b, kind in structural:
+        if a == b:
             continue
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        work = [(root, iter([w for w in succ[root] if w in inside and (root, w) not in skip]))]
-        while work:
-            v, it = work[-1]
-            w = next(it, None)
-            if w is not None:
-                if w not in index:
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter([x for x in succ[w] if x in inside and (w, x) not in skip])))
-                elif w in on:
-                    low[v] = min(low[v], index[w])
+        edges.append((a, b, kind))
+        if kind == "parent":
+            parent_of.setdefault(b, a)
+        elif kind == "program_order":
+            po_pred[b].append(a)
+            po_succ[a].append(b)
+
+    def via_sibling(p: int, c: int, siblings: list[int], down: bool) -> bool:
+        for x in siblings:
+            if parent_of.get(x) != p:
                 continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    x = stack.pop()
-                    on.discard(x)
-                    comp.append(x)
-                    if x == v:
-                        break
-                if len(comp) > 1:
-                    out.append(comp)
+            if down and forward((2 * p, 2 * x)) and forward((2 * x + 1, 2 * c)):
+                return True
+            if not down and forward((2 * c + 1, 2 * x)) and forward((2 * x + 1, 2 * p + 1)):
+                return True
+        return False
+
+    out: list[Edge] = []
+    for a, b, kind in edges:
+        if kind != "parent" or parent_of.get(b) != a:
+            out.extend(_events(a, b, kind, starts, ends))
+            continue
+        if not via_sibling(a, b, po_pred.get(b, []), down=True):
+            out.append((2 * a, 2 * b))
+        if not via_sibling(a, b, po_succ.get(b, []), down=False):
+            out.append((2 * b + 1, 2 * a + 1))
     return out
 
 
-def shortest_path(
-    src: int,
-    dst: int,
-    comp: set[int],
-    succ: Sequence[Sequence[int]] | Mapping[int, Sequence[int]],
-    skip: set[tuple[int, int]],
-) -> list[int]:
-    """Shortest path src → dst inside ``comp`` (BFS); [] when there is none."""
-    prev: dict[int, int] = {src: src}
-    queue = [src]
-    for v in queue:
-        if v == dst:
-            break
-        for w in succ[v]:
-            if w in comp and w not in prev and (v, w) not in skip:
-                prev[w] = v
-                queue.append(w)
-    if dst not in prev:
-        return []
-    path = [dst]
-    while path[-1] != src:
-        path.append(prev[path[-1]])
-    return path[::-1]
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector. The build allocates some 10^5 lists, tuples and
+    clock dicts per 10^4 spans, none of them in a reference cycle (refcounting frees them all), yet
+    each allocation burst triggers full collections that traverse every live object: a third of
+    the build time on large traces. It is re-enabled afterwards only if it was enabled before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def build_graph(
     ids: list[str],
     starts: Sequence[int],
-    structural: Iterable[tuple[int, int]],
-    reads_from: Iterable[tuple[int, int]],
+    ends: Sequence[int],
+    structural: Iterable[tuple[int, int, str]],
+    reads_from: Iterable[Edge],
     memory_actor: Mapping[int, str],
 ) -> CausalGraph:
-    """The causal graph over ``ids`` (span ids; ``starts`` their start times). ``structural`` and
-    ``reads_from`` are (cause, effect) node pairs; ``memory_actor`` maps each memory node to the
-    agent (or transaction) whose chains it may extend."""
-    n = len(ids)
-    struct_preds: list[list[int]] = [[] for _ in range(n)]
-    rf_preds: list[list[int]] = [[] for _ in range(n)]
-    succ: list[list[int]] = [[] for _ in range(n)]
-    rf_set: set[tuple[int, int]] = set()
-    seen: set[tuple[int, int]] = set()
-    for a, b in structural:
-        if a != b and (a, b) not in seen:
-            seen.add((a, b))
-            struct_preds[b].append(a)
-            succ[a].append(b)
-    for a, b in reads_from:
-        if a != b and (a, b) not in seen:
-            seen.add((a, b))
-            rf_set.add((a, b))
-            rf_preds[b].append(a)
-            succ[a].append(b)
+    """The causal graph over ``ids`` (span ids; ``starts`` / ``ends`` their times, an end before
+    its start counts as the start). ``structural`` holds (cause, effect, kind) span edges with the
+    engine's kinds (``parent`` and ``program_order`` are special, see the module docstring);
+    ``reads_from`` (write, read) span pairs; ``memory_actor`` maps each memory node to the agent
+    (or transaction) whose chains it may extend."""
+    with _no_cycle_collection():
+        return _build(ids, starts, ends, structural, reads_from, memory_actor)
 
-    skip: set[tuple[int, int]] = set()
+
+def _build(
+    ids: list[str],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    structural: Iterable[tuple[int, int, str]],
+    reads_from: Iterable[Edge],
+    memory_actor: Mapping[int, str],
+) -> CausalGraph:
+    n, m = len(ids), 2 * len(ids)
+    ends = [max(e, s) for s, e in zip(starts, ends, strict=True)]
+    times = [t for i in range(n) for t in (starts[i], ends[i])]
+    succ: list[list[int]] = [[v + 1] if v % 2 == 0 else [] for v in range(m)]  # a span's start → its end
+    struct: list[Edge] = []  # the other structural edges
+    seen: set[Edge] = set()
+    for e in _structure_events(structural, starts, ends, times):
+        if e not in seen:
+            seen.add(e)
+            struct.append(e)
+            succ[e[0]].append(e[1])
+    rf_of: dict[Edge, Edge] = {}  # event edge → the (write, read) span pair it stands for
+    rf_into: dict[int, list[Edge]] = defaultdict(list)
+    for w, r in reads_from:
+        e = _events(w, r, "reads_from", starts, ends)[0]
+        if w != r and e not in seen:
+            seen.add(e)
+            rf_of[e] = (w, r)
+            rf_into[e[1]].append(e)
+            succ[e[0]].append(e[1])
+
+    skip: set[Edge] = set()
+    order = kahn(m, succ, times, skip)
+    if len(order) < m:
+        skip = _break_structural_cycles(m, struct, times)
+        order = kahn(m, succ, times, skip)
     cycles: list[Cycle] = []
-    order = _kahn(n, succ, starts, skip)
     for round_ in range(CYCLE_ROUNDS):
-        if len(order) == n:
+        if len(order) == m:
             break
         done = set(order)
-        for comp in strongly_connected((i for i in range(n) if i not in done), succ, skip):
+        for comp in strongly_connected((i for i in range(m) if i not in done), succ, skip):
             members = set(comp)
-            inner_rf = [(a, b) for b in comp for a in rf_preds[b] if a in members and (a, b) not in skip]
-            if inner_rf:
-                # The read that returned a value written furthest in its future closes the cycle.
-                w, r = max(inner_rf, key=lambda e: (starts[e[0]] - starts[e[1]], -e[1]))
-                cycles.append(Cycle(r, w, tuple(shortest_path(r, w, members, succ, skip))))
-                skip.update([(w, r)] if round_ < CYCLE_ROUNDS - 1 else inner_rf)
-            else:  # a cyclic structure: keep only the edges that go forward in time
-                skip.update(
-                    (a, b) for a in comp for b in succ[a] if b in members and (starts[b], b) < (starts[a], a)
-                )
-        order = _kahn(n, succ, starts, skip)
-    if len(order) < n:  # cannot happen after the loop above; stay total rather than crash
+            inner = [e for b in comp for e in rf_into.get(b, ()) if e[0] in members and e not in skip]
+            if not inner:
+                continue  # cannot happen: the structure is acyclic by now
+            # The read that returned a value written furthest in its future closes the cycle.
+            e = max(inner, key=lambda e: (starts[rf_of[e][0]] - starts[rf_of[e][1]], -rf_of[e][1]))
+            w, r = rf_of[e]
+            path = shortest_path(e[1], e[0], members, succ, skip)
+            cycles.append(Cycle(r, w, tuple(dict.fromkeys(v // 2 for v in path))))
+            skip.update([e] if round_ < CYCLE_ROUNDS - 1 else inner)
+        order = kahn(m, succ, times, skip)
+    if len(order) < m:  # cannot happen after the loop above; stay total rather than crash
         done = set(order)
-        order += sorted((i for i in range(n) if i not in done), key=lambda i: (starts[i], i))
+        order += sorted((i for i in range(m) if i not in done), key=lambda i: (times[i], i))
+    span_order = [v // 2 for v in order if v % 2 == 0]
     pos = [0] * n
-    for p, v in enumerate(order):
+    for p, v in enumerate(span_order):
         pos[v] = p
-    graph = CausalGraph(ids, order, pos, cycles, {e for e in skip if e in rf_set})
-    _sweep(graph, struct_preds, rf_preds, memory_actor)
+    graph = CausalGraph(ids, span_order, pos, cycles, {rf_of[e] for e in skip if e in rf_of})
+    _sweep(graph, order, struct, rf_of, skip, memory_actor)
     return graph
+
+
+def _break_structural_cycles(m: int, struct: Sequence[Edge], times: Sequence[int]) -> set[Edge]:
+    """Edges to drop so that the structure alone is acyclic: inside each cyclic component, the ones
+    that go backward in (time, event) order. That order is total, so one round suffices."""
+    struct_succ: list[list[int]] = [[v + 1] if v % 2 == 0 else [] for v in range(m)]
+    for a, b in struct:
+        struct_succ[a].append(b)
+    if len(kahn(m, struct_succ, times, set())) == m:
+        return set()
+    skip: set[Edge] = set()
+    for comp in strongly_connected(range(m), struct_succ, set()):
+        members = set(comp)
+        skip.update(
+            (a, b) for a in comp for b in struct_succ[a] if b in members and (times[b], b) < (times[a], a)
+        )
+    return skip
 
 
 def _sweep(
     graph: CausalGraph,
-    struct_preds: Sequence[Sequence[int]],
-    rf_preds: Sequence[Sequence[int]],
+    order: Sequence[int],
+    struct: Sequence[Edge],
+    rf_of: Mapping[Edge, Edge],
+    skip: set[Edge],
     memory_actor: Mapping[int, str],
 ) -> None:
-    """One pass in topological order: vector clocks (structural and full) and the chain of every
-    memory node."""
-    pos = graph.pos
-    n = len(pos)
-    out_s: list[Mapping[int, int]] = [_EMPTY] * n
-    out_f: list[Mapping[int, int]] = [_EMPTY] * n
+    """One pass over the events in topological order: vector clocks (structural and full) and the
+    chain of every memory node, which ticks at its start event."""
+    m = len(order)
+    # Most events have exactly one predecessor: keep those in a flat int list (no per-event list).
+    # the only structural predecessor (a span's start for its end); -1 none, -2 several
+    single = [v - 1 if v % 2 else -1 for v in range(m)]
+    several: dict[int, list[int]] = defaultdict(list)
+    for a, b in struct:
+        if (a, b) in skip:
+            continue
+        if single[b] == -1:
+            single[b] = a
+        else:
+            if single[b] >= 0:
+                several[b].append(single[b])
+                single[b] = -2
+            several[b].append(a)
+    rf_preds: dict[int, list[int]] = defaultdict(list)
+    for a, b in rf_of:
+        if (a, b) not in skip:
+            rf_preds[b].append(a)
+    out_s: list[Mapping[int, int]] = [_EMPTY] * m
+    out_f: list[Mapping[int, int]] = [_EMPTY] * m
     chain_len: list[int] = []
     chains_of_actor: dict[str, list[int]] = defaultdict(list)
-    for v in graph.order:
-        pv = pos[v]
-        preds = struct_preds[v]
-        if len(preds) == 1 and not rf_preds[v]:  # most spans: one parent, nothing else
-            p = preds[0]
-            in_s, in_f = (out_s[p], out_f[p]) if pos[p] < pv else (_EMPTY, _EMPTY)
+    for v in order:
+        p, rp = single[v], rf_preds.get(v)
+        if p >= 0 and not rp:  # most events: one predecessor, nothing else
+            in_s, in_f = out_s[p], out_f[p]
         else:
-            sp = [p for p in preds if pos[p] < pv]
-            in_s = _merge([out_s[p] for p in sp])
-            rp = [p for p in rf_preds[v] if pos[p] < pv]
-            if not rp and all(out_f[p] is out_s[p] for p in sp):
+            preds = several.get(v, []) if p == -2 else [p] if p >= 0 else []
+            in_s = _merge([out_s[p] for p in preds])
+            if not rp and all(out_f[p] is out_s[p] for p in preds):
                 in_f = in_s  # nothing learnt through memory yet: share the structural clock
             else:
-                in_f = _merge([out_f[p] for p in sp] + [out_f[p] for p in rp])
-        actor = memory_actor.get(v)
+                in_f = _merge([out_f[p] for p in preds] + [out_f[p] for p in rp or ()])
+        actor = memory_actor.get(v // 2) if v % 2 == 0 else None
         if actor is None:
             out_s[v], out_f[v] = in_s, in_f
             continue
+        span = v // 2
         mine = chains_of_actor[actor]
         chain = next((c for c in reversed(mine[-CHAIN_SCAN:]) if in_s.get(c, 0) == chain_len[c]), None)
         if chain is None:
@@ -282,8 +336,8 @@ def _sweep(
             mine.append(chain)
         chain_len[chain] += 1
         idx = chain_len[chain]
-        graph.chain_of[v] = (chain, idx)
-        graph.vc_struct[v], graph.vc_full[v] = in_s, in_f
+        graph.chain_of[span] = (chain, idx)
+        graph.vc_struct[span], graph.vc_full[span] = in_s, in_f
         os = dict(in_s)
         os[chain] = idx
         out_s[v] = os

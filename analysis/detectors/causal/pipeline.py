@@ -29,13 +29,14 @@ def build_history(trace: Trace) -> History | None:
     ids: list[str] = trace.spans["span_id"].to_list()
     index = {s: i for i, s in enumerate(ids)}
     starts = [int(x or 0) for x in trace.spans["start_ns"].to_list()]
+    ends = [int(x or 0) for x in trace.spans["end_ns"].to_list()]
     node = [index[o.span_id] for o in ops]
     structural = [
-        (index[a], index[b]) for a, b, _ in _structure(trace, ops, src) if a in index and b in index
+        (index[a], index[b], kind) for a, b, kind in _structure(trace, ops, src) if a in index and b in index
     ]
     reads_from = [(node[s], node[r]) for r, s in src.items() if s >= 0 and node[s] != node[r]]
     actor = {node[i]: o.agent or o.txn for i, o in enumerate(ops)}
-    graph = build_graph(ids, starts, structural, reads_from, actor)
+    graph = build_graph(ids, starts, ends, structural, reads_from, actor)
     rank = rank_writes(ops, keys, [graph.pos[n] for n in node])
     return History(ops, keys, src, rank, node, graph)
 

@@ -4,10 +4,10 @@ claims are extracted with patterns, grounded against the span's causal past, and
 through the happens-before relation.
 
 Modules, in pipeline order: ``texts`` (a span's strings, with their location), ``claims``,
-``dates`` and ``numbers`` (extraction and normalization; ``claim`` the record, ``vocabulary`` the
-word lists), ``ledger`` (per-trace index), ``grounding`` (support and
-origin), ``propagation`` (reach, severity), ``tools`` (undeclared tools, not-found entities),
-``detector`` (findings).
+``names``, ``dates``, ``numbers`` and ``units`` (extraction and normalization; ``claim`` the
+record, ``vocabulary`` the word lists), ``ledger`` (per-trace index), ``grounding`` (support and
+origin), ``propagation`` (reach, severity), ``tools`` (undeclared tools, not-found entities;
+``notfound`` reads a tool's answer), ``detector`` (findings).
 
 Findings (kinds ``ungrounded_claim``, ``undeclared_tool``, ``not_found_entity``) carry this
 evidence, for the dashboard and the report:
@@ -36,7 +36,8 @@ evidence, for the dashboard and the report:
 "executed_by": [span ids], "failed": [span ids], "seen_by_verifier": false}``.
 
 ``not_found_entity``: ``{"entity", "normalized", "kind", "entities", "tool", "tool_span_ids",
-"not_found": "<the phrase or status that said so>", "occurrences": [...], "seen_by_verifier": false}``.
+"not_found": "<the phrase, code or status that said so, or 'an empty result'>", "occurrences": [...],
+"seen_by_verifier": false}``.
 
 Register with ``DETECTORS`` (the engine's registry imports this package).
 """

@@ -23,15 +23,20 @@ per pattern.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from analysis.detectors.hallucination.claim import Claim
 from analysis.detectors.hallucination.dates import DATE_PATTERNS
-from analysis.detectors.hallucination.numbers import QUANTITY, parse_quantity, significant
-from analysis.detectors.hallucination.vocabulary import (
-    GENERIC_CAPITALISED,
-    LEADING_STOPWORDS,
-    NAME_CONNECTORS,
+from analysis.detectors.hallucination.names import NAME, WORD, TextLines, name_claim
+from analysis.detectors.hallucination.numbers import (
+    DURATION,
+    QUANTITY,
+    Quantity,
+    parse_duration,
+    parse_quantity,
+    significant,
 )
+from analysis.detectors.hallucination.units import key_unit
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'`)\]}|]+", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
@@ -57,13 +62,6 @@ _CODE = re.compile(
     r"|(?<!\\)\b[a-z]+(?:[A-Z][a-z0-9]+)+\b"
 )
 _QUOTED = re.compile(r"\"([^\"\n]{3,120})\"|“([^”\n]{3,120})”")
-_NAME_TOKEN = r"(?:(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St)\.\s)?[A-Z][\w'’&-]*"
-# a trailing number belongs to the name ("Terminal 5", "Apollo 11"); a backslash before the first
-# letter is an escape ("\\nBest"), not a word boundary
-_NAME = re.compile(
-    rf"(?<![\w'’\\-]){_NAME_TOKEN}(?:\s(?:(?:{'|'.join(NAME_CONNECTORS)})\s)?{_NAME_TOKEN})*(?:\s\d{{1,4}}(?![\w.,:]\d))?"
-)
-_LABEL_AFTER = re.compile(r"[*_]*\s*:")
 _JSON_VALUE = re.compile(r'(?<=[:\[,])\s*"((?:[^"\\\n]|\\.){2,60})"(?=\s*[,}\]])')
 #: values the caller is meant to mint (idempotency keys, request ids, nonces): never facts
 _MINTED_VALUE = re.compile(
@@ -73,8 +71,16 @@ _MINTED_VALUE = re.compile(
 )
 _JSON_KEY = re.compile(r'"(?:[^"\\\n]|\\.){1,80}"(?=\s*:)')
 _YEAR = re.compile(r"(?<![\w.,-])(1[89]\d{2}|20\d{2})(?![\w.,-]\d|\w)")
-_HONORIFIC = re.compile(r"^(?:dr|mr|mrs|ms|prof|sr|jr|st)\.?$")
-_WORD = re.compile(r"[a-z0-9]+")
+#: words before a number that make it a year
+_YEAR_CONTEXT = re.compile(
+    r"(?:\b(?:in|since|by|from|until|till|to|of|year|fy|during|before|after|circa|early|late|mid)"
+    r"|[-–/'])\W{0,2}$",
+    re.IGNORECASE,
+)
+_KEY_BEFORE_VALUE = re.compile(r'"([A-Za-z][\w.-]{0,60})"\s*:\s*$')
+#: around a JSON number value: "orders": 1987, / [1987]
+_JSON_NUMBER_VALUE = re.compile(r"\s*(?:[,}\]]|$)")
+_JSON_BEFORE_VALUE = re.compile(r"(?:^|[:\[,])\s*$")
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$", re.IGNORECASE)
 
 
@@ -133,17 +139,21 @@ def extract_claims(text: str, *, json_text: bool = False) -> list[Claim]:
         for m in _IDENTIFIER.finditer(text):
             add(_identifier(m))
         for m in _YEAR.finditer(text):
-            add(_simple("year", m, f"year:{m.group(1)}", strong=False))
+            add(_year(m, json_text))
+        for m in DURATION.finditer(text):
+            if m.end() > m.start():
+                add(_duration(m))
         for m in QUANTITY.finditer(text):
-            add(_quantity(m))
+            add(_quantity(m, json_text))
     for m in _CODE.finditer(text):
         add(_code(m))
     if not json_text:
         for m in _QUOTED.finditer(text):
             add(_quoted(m, out))
     # names inside JSON string values too ("to": "Dana Whitfield", an e-mail body); keys are masked
-    for m in _NAME.finditer(text):
-        add(_name(m, text))
+    lines = TextLines(text, json_text=json_text)
+    for m in NAME.finditer(text):
+        add(name_claim(m, lines))
     if json_text:
         for m in _JSON_VALUE.finditer(text):
             add(_value(m))
@@ -193,10 +203,12 @@ def _identifier(m: re.Match[str]) -> Claim | None:
     )
 
 
-def _quantity(m: re.Match[str]) -> Claim | None:
+def _quantity(m: re.Match[str], json_text: bool) -> Claim | None:
     q = parse_quantity(m)
     if q is None:
         return None
+    if json_text and q.bare:
+        q = _with_key_unit(q, m.string, m.start())
     text = m.group(0).rstrip()
     if q.dim.startswith("money"):
         kind = "money"
@@ -209,8 +221,47 @@ def _quantity(m: re.Match[str]) -> Claim | None:
         keys = (*keys, f"id:{int(q.si)}")
     # a bare number covers every quantity written with its digits; a dimensioned one only itself
     covers = frozenset(keys) if q.bare else frozenset((q.key,))
+    if q.bare and q.si.is_integer() and 1800 <= q.si < 2100:
+        # "1,987" written without its separator reads as a year; as a claim it is still a count,
+        # which a date in that year does not support
+        covers |= {f"year:{int(q.si)}"}
     checkable = significant(q, m.group("num"))
     return Claim(kind, text, m.start(), m.start() + len(text), keys, covers, checkable, q, (), checkable)
+
+
+def _duration(m: re.Match[str]) -> Claim | None:
+    q = parse_duration(m)
+    if q is None:
+        return None
+    raw = m.group(0).rstrip(" \t,")
+    raw = raw.removesuffix(" and").rstrip(" \t,")
+    end = m.start() + len(raw)
+    return Claim("quantity", raw, m.start(), end, (q.key,), frozenset((q.key,)), True, q)
+
+
+def _year(m: re.Match[str], json_text: bool) -> Claim:
+    """A year-like integer. Unless a preposition makes it a year ("in 1987", "since 2019") it also
+    covers the number it is ("orders": 1987 supports "1,987 orders"); a JSON value ("visitors":
+    2040) may be a count, so it is also a quantity that others can round or derive from, like
+    every bare number in JSON."""
+    year = m.group(1)
+    text, start = m.string, m.start()
+    before = text[max(0, start - 16) : start]
+    numbers = () if _YEAR_CONTEXT.search(before) else (f"none:{year}", f"num:{year}", f"id:{year}")
+    claim = _simple("year", m, f"year:{year}", strong=False, covers=numbers)
+    if json_text and _JSON_NUMBER_VALUE.match(text, m.end()) and _JSON_BEFORE_VALUE.search(before):
+        qm = QUANTITY.fullmatch(year)
+        quantity = parse_quantity(qm) if qm else None
+        quantity = quantity and _with_key_unit(quantity, text, start)
+        return Claim("year", year, start, m.end(), claim.keys, claim.covers, False, quantity)
+    return claim
+
+
+def _with_key_unit(q: Quantity, text: str, start: int) -> Quantity:
+    """A bare JSON number with the unit its key names ("duration_ms": 5400000), if any."""
+    m = _KEY_BEFORE_VALUE.search(text, max(0, start - 80), start)
+    unit = key_unit(m.group(1)) if m else None
+    return replace(q, hint=unit) if unit else q
 
 
 def _code(m: re.Match[str]) -> Claim | None:
@@ -231,7 +282,7 @@ def _quoted(m: re.Match[str], earlier: list[Claim]) -> Claim | None:
     s, e = m.span(1) if m.group(1) is not None else m.span(2)
     if any(c.start == s and c.end == e for c in earlier):
         return None  # "2024-03-01" is the date claim already
-    tokens = tuple(_WORD.findall(inner.lower()))
+    tokens = tuple(WORD.findall(inner.lower()))
     if not tokens or m.group(0) == m.string.strip():
         return None  # a whole text that is one JSON string literal is not a quotation
     key = "quote:" + " ".join(tokens)
@@ -242,58 +293,8 @@ def _quoted(m: re.Match[str], earlier: list[Claim]) -> Claim | None:
 
 def _value(m: re.Match[str]) -> Claim | None:
     """A short JSON string value ("customer": "globex-emea"): the entities tools are asked about."""
-    tokens = tuple(_WORD.findall(m.group(1).lower()))
+    tokens = tuple(WORD.findall(m.group(1).lower()))
     if not tokens or not any(ch.isalpha() for ch in m.group(1)):
         return None
     key = "value:" + " ".join(tokens)
     return Claim("value", m.group(1), m.start(1), m.end(1), (key,), frozenset((key,)), False, None, tokens)
-
-
-def _name(m: re.Match[str], text: str) -> Claim | None:
-    words = m.group(0).split()
-    # "The", "According", "However" open sentences; they are not part of a name
-    while words and words[0].lower().strip(".,") in LEADING_STOPWORDS:
-        words = words[1:]
-    while words and words[-1].lower() in NAME_CONNECTORS:
-        words = words[:-1]
-    if not words:
-        return None
-    raw = " ".join(words)
-    start = m.start() + m.group(0).index(words[0])
-    end = start + len(raw)
-    if text[start:end] != raw:  # collapsed whitespace: keep the text's own offsets honest
-        end = m.end()
-        raw = text[start:end]
-    tokens = tuple(
-        t
-        for w in words
-        if not _HONORIFIC.match(w.lower())
-        for t in _WORD.findall(w.lower().removesuffix("'s").removesuffix("’s"))
-    )
-    capitalised = [w for w in words if (w[:1].isupper() or w.isdigit()) and not _HONORIFIC.match(w.lower())]
-    if not _HONORIFIC.match(words[0].lower()) and _sentence_initial(text, start):
-        if len(tokens) < 2:
-            return None  # one capitalised word opening a sentence is just a sentence
-        # "Meet Dana Whitfield": the opening word may be a verb capitalised by position only, so
-        # the name is compared (grounding, carriers) without it
-        tokens, capitalised = tokens[1:], capitalised[1:]
-    if not tokens or all(t in GENERIC_CAPITALISED or t in LEADING_STOPWORDS or t.isdigit() for t in tokens):
-        return None
-    if _is_heading(text, start, end) or _LABEL_AFTER.match(text, end):
-        return None  # a heading, or a label ("Root Cause: ...", "**Next Steps**:")
-    key = "name:" + " ".join(tokens)
-    covers = frozenset((key, "name:" + " ".join(_WORD.findall(raw.lower()))))
-    return Claim("name", raw, start, end, (key,), covers, len(capitalised) >= 2, None, tokens)
-
-
-def _sentence_initial(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \t\"'“‘(*_")
-    return not before or before[-1] in ".!?:;\n-•>#|" or before.endswith(("\\n", "\\t"))
-
-
-def _is_heading(text: str, start: int, end: int) -> bool:
-    """A title-case line on its own ("## Key Findings", "**Next Steps:**") is layout, not a claim."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line = text[line_start : len(text) if line_end < 0 else line_end]
-    return line.strip(" \t#*_:-|>•").strip() == text[start:end]

@@ -73,7 +73,8 @@ def support(ledger: Ledger, claim: Claim, reader: str) -> Support:
         if any(same_quantity(claim.quantity, q) for q in visible):
             return Support(True, "rounding or conversion")
         how = derived(claim.quantity, visible, groups=groups)
-        return Support(True, f"derived: {how}") if how else Support(False)
+        if how:
+            return Support(True, f"derived: {how}")
     if claim.tokens:
         share = QUOTE_WORD_SHARE if claim.kind == "quoted" else 1.0
         if ledger.words_visible(claim.tokens, reader) >= share:

@@ -9,7 +9,8 @@ each side was written, not by a global tolerance: ``$4.2B`` (resolution 0.1e9) a
 
 A bare number (no currency, magnitude or unit; typical of tool results in JSON such as
 ``{"revenue_musd": 4213}``) says nothing about its scale, so it is compared at every thousands
-scale (×1 … ×10^9) and, against a percentage, also as a fraction.
+scale (×1 … ×10^9) and, against a percentage, also as a fraction; when its JSON key names a unit
+(``"weight_g": 1250``, ``units.key_unit``) it is also compared in that unit ("1.25 kg").
 """
 
 from __future__ import annotations
@@ -19,111 +20,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: unit word → (dimension, factor to the dimension's base unit)
-_UNITS: dict[str, tuple[str, float]] = {
-    "%": ("percent", 1.0),
-    "percent": ("percent", 1.0),
-    "per cent": ("percent", 1.0),
-    "pct": ("percent", 1.0),
-    "percentage points": ("percent", 1.0),
-    "ms": ("time", 1e-3),
-    "milliseconds": ("time", 1e-3),
-    "s": ("time", 1.0),
-    "sec": ("time", 1.0),
-    "secs": ("time", 1.0),
-    "second": ("time", 1.0),
-    "seconds": ("time", 1.0),
-    "min": ("time", 60.0),
-    "mins": ("time", 60.0),
-    "minute": ("time", 60.0),
-    "minutes": ("time", 60.0),
-    "h": ("time", 3600.0),
-    "hr": ("time", 3600.0),
-    "hrs": ("time", 3600.0),
-    "hour": ("time", 3600.0),
-    "hours": ("time", 3600.0),
-    "day": ("time", 86400.0),
-    "days": ("time", 86400.0),
-    "week": ("time", 604800.0),
-    "weeks": ("time", 604800.0),
-    "mg": ("mass", 1e-6),
-    "g": ("mass", 1e-3),
-    "grams": ("mass", 1e-3),
-    "kg": ("mass", 1.0),
-    "kilograms": ("mass", 1.0),
-    "lb": ("mass", 0.45359237),
-    "lbs": ("mass", 0.45359237),
-    "tonnes": ("mass", 1000.0),
-    "mm": ("length", 1e-3),
-    "cm": ("length", 1e-2),
-    "m": ("length", 1.0),
-    "meters": ("length", 1.0),
-    "metres": ("length", 1.0),
-    "km": ("length", 1e3),
-    "kilometers": ("length", 1e3),
-    "kilometres": ("length", 1e3),
-    "mi": ("length", 1609.344),
-    "miles": ("length", 1609.344),
-    "ft": ("length", 0.3048),
-    "feet": ("length", 0.3048),
-    "kb": ("data", 1e3),
-    "mb": ("data", 1e6),
-    "gb": ("data", 1e9),
-    "tb": ("data", 1e12),
-    "kib": ("data", 1024.0),
-    "mib": ("data", 1024.0**2),
-    "gib": ("data", 1024.0**3),
-    "tib": ("data", 1024.0**4),
-    "°c": ("temp_c", 1.0),
-    "°f": ("temp_f", 1.0),
-}
+from analysis.detectors.hallucination.units import (
+    CURRENCY_SYMBOLS,
+    CURRENCY_WORDS,
+    MAGNITUDES,
+    UNITS,
+)
 
-_CURRENCY_SYMBOLS = {
-    "$": "usd",
-    "us$": "usd",
-    "€": "eur",
-    "£": "gbp",
-    "¥": "jpy",
-    "₹": "inr",
-    "c$": "cad",
-    "a$": "aud",
-}
-_CURRENCY_WORDS = {
-    "usd": "usd",
-    "dollar": "usd",
-    "dollars": "usd",
-    "eur": "eur",
-    "euro": "eur",
-    "euros": "eur",
-    "gbp": "gbp",
-    "jpy": "jpy",
-    "yen": "jpy",
-    "chf": "chf",
-    "cad": "cad",
-    "aud": "aud",
-    "inr": "inr",
-    "cny": "cny",
-    "rmb": "cny",
-    "yuan": "cny",
-}
-_MAGNITUDES = {
-    "k": 1e3,
-    "thousand": 1e3,
-    "m": 1e6,
-    "mm": 1e6,
-    "mn": 1e6,
-    "mln": 1e6,
-    "million": 1e6,
-    "b": 1e9,
-    "bn": 1e9,
-    "billion": 1e9,
-    "t": 1e12,
-    "tn": 1e12,
-    "trillion": 1e12,
-}
-
-_UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
-_CUR_WORD_ALT = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
+_UNIT_ALT = "|".join(
+    re.escape(u) for u in sorted(UNITS, key=len, reverse=True) if not (len(u) == 1 and u.isalpha())
+)
+#: one-letter units ("18.4 t", "5 m") must not run into a word: "2 t-shirts" is two shirts
+_LETTER_UNITS = "".join(u for u in UNITS if len(u) == 1 and u.isalpha())
+_CUR_WORD_ALT = "|".join(sorted(CURRENCY_WORDS, key=len, reverse=True))
 
 #: one quantity: optional currency prefix, the digits, an optional magnitude, an optional unit
 QUANTITY = re.compile(
@@ -133,7 +42,8 @@ QUANTITY = re.compile(
     r"(?!\.\d)(?!,\d{3})"
     r"(?:(?P<magw>\s?(?:thousand|million|billion|trillion)\b)"
     r"|(?P<mags>(?:k|K|M|MM|mn|mln|bn|Bn|B|tn|T)(?![\w])))?"
-    rf"(?:\s?(?P<curw>(?i:{_CUR_WORD_ALT}))(?![\w])|[\s-]?(?P<unit>(?i:{_UNIT_ALT}))(?![\w]))?"
+    rf"(?:\s?(?P<curw>(?i:{_CUR_WORD_ALT}))(?![\w])"
+    rf"|[\s-]?(?P<unit>(?i:{_UNIT_ALT})(?![\w])|(?i:[{_LETTER_UNITS}])(?![\w'’-])))?"
 )
 
 
@@ -148,6 +58,9 @@ class Quantity:
     res: float
     bare: bool  # no currency, magnitude or unit: the scale is unknown
     scale: float = 1.0  # written digits × scale = si (magnitude × unit factor)
+    #: a bare JSON number whose key names its unit ("weight_g": 1250): that dimension and the
+    #: factor to its base unit; the number stays bare for everything else
+    hint: tuple[str, float] | None = None
 
     @property
     def key(self) -> str:
@@ -182,21 +95,42 @@ def parse_quantity(m: re.Match[str]) -> Quantity | None:
         stripped = digits.rstrip("0")
         res = 10.0 ** (len(digits) - len(stripped)) if stripped else 1.0
     mag_word = (m.group("magw") or m.group("mags") or "").strip().lower()
-    mag = _MAGNITUDES.get(mag_word, 1.0)
+    mag = MAGNITUDES.get(mag_word, 1.0)
     currency = None
     if m.group("cur"):
         cur = m.group("cur").strip().lower()
-        currency = _CURRENCY_SYMBOLS.get(cur) or _CURRENCY_WORDS.get(cur)
+        currency = CURRENCY_SYMBOLS.get(cur) or CURRENCY_WORDS.get(cur)
     if m.group("curw"):
-        currency = currency or _CURRENCY_WORDS.get(m.group("curw").lower())
+        currency = currency or CURRENCY_WORDS.get(m.group("curw").lower())
     dim, factor = "none", 1.0
     if currency:
         dim = f"money:{currency}"
     elif m.group("unit"):
-        dim, factor = _UNITS.get(m.group("unit").lower(), ("none", 1.0))
+        dim, factor = UNITS.get(m.group("unit").lower(), ("none", 1.0))
     value = number * mag
     bare = dim == "none" and mag == 1.0
     return Quantity(dim, value, value * factor, res * mag * factor, bare, mag * factor)
+
+
+_PART = r"(\d+(?:\.\d+)?)[ \t]?(?:{})(?![A-Za-z])"
+_JOIN = r",?[ \t]?(?:and[ \t])?"
+#: a duration written in several units: "1 h 35 min", "1h35m", "2 days, 4 hours and 10 minutes"
+DURATION = re.compile(
+    r"(?<![\w.,])"
+    + "".join(f"(?:{_PART.format(u)}{_JOIN})?" for u in (r"d|days?", r"h|hrs?|hours?", r"m|mins?|minutes?"))
+    + f"(?:{_PART.format(r's|secs?|seconds?')})?"
+)
+_DURATION_FACTORS = (86400.0, 3600.0, 60.0, 1.0)
+
+
+def parse_duration(m: re.Match[str]) -> Quantity | None:
+    """A ``DURATION`` match of at least two parts → one time ``Quantity`` (seconds), resolved to
+    its smallest part; None for a single part (plain ``QUANTITY`` reads those)."""
+    parts = [(float(g), f) for g, f in zip(m.groups(), _DURATION_FACTORS, strict=True) if g is not None]
+    if len(parts) < 2:
+        return None
+    total = sum(v * f for v, f in parts)
+    return Quantity("time", total, total, parts[-1][1], False)
 
 
 def _close(a: float, b: float, tol: float) -> bool:
@@ -214,6 +148,10 @@ def same_quantity(claim: Quantity, source: Quantity) -> bool:
     tol = claim.res / 2
     if claim.dim == source.dim and not claim.bare:
         return _close(claim.si, source.si, tol)
+    if source.hint and source.hint[0] == claim.dim:  # "weight_g": 1250 supports "1.25 kg"
+        return _close(claim.si, source.si * source.hint[1], tol)
+    if claim.hint and claim.hint[0] == source.dim:
+        return _close(claim.si * claim.hint[1], source.si, tol * claim.hint[1])
     if claim.dim.startswith("temp") and source.dim.startswith("temp"):
         a = claim.si if claim.dim == "temp_c" else (claim.si - 32) * 5 / 9
         b = source.si if source.dim == "temp_c" else (source.si - 32) * 5 / 9

@@ -135,6 +135,7 @@ def span_units(row: Mapping[str, Any]) -> list[TextUnit]:
     units += _plain(sid, "tool_definitions", row.get("tool_definitions"), "input", False)
     units += _message_units(sid, "input_messages", row.get("input_messages"), "input", False)
     units += _plain(sid, "tool_arguments", row.get("tool_arguments"), "input", is_tool)
+    # a tool's result, or a retrieval span's documents (the collector puts them there)
     units += _plain(sid, "tool_result", row.get("tool_result"), "output", False)
     memory_io = "output" if op in MEMORY_READ_OPS else "input"
     units += _plain(sid, "memory_records", row.get("memory_records"), memory_io, False)

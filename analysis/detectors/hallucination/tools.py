@@ -7,9 +7,10 @@ do not exist.
   undeclared when its name matches no declared tool, compared case-insensitively and by last
   namespace segment (``functions.search`` = ``search``, ``mcp__crm__lookup`` = ``lookup``). Agents
   with no tool definitions at all are not judged: absence of evidence is not an undeclared call.
-- ``not_found_entity``: a tool reports not-found (HTTP 404, or a not-found phrase in its error,
-  status or short result) and its arguments hold an ungrounded claim: the entity was made up
-  upstream (its origin is where it was first emitted without support), not mistyped by the user.
+- ``not_found_entity``: a tool reports not-found (``notfound``: HTTP 404, a not-found phrase or
+  error code, "no <thing> with ...", an empty answer to a lookup by key) and its arguments hold
+  an ungrounded claim: the entity was made up upstream (its origin is where it was first emitted
+  without support), not mistyped by the user.
 """
 
 from __future__ import annotations
@@ -22,17 +23,12 @@ from typing import Any
 from analysis.detectors.hallucination.claim import Claim
 from analysis.detectors.hallucination.grounding import Ungrounded
 from analysis.detectors.hallucination.ledger import Ledger, Occurrence
+from analysis.detectors.hallucination.notfound import EMPTY_SEARCH, key_values, not_found_reason
 from analysis.detectors.hallucination.propagation import is_side_effecting
 from analysis.detectors.hallucination.texts import TOOL_OPS
-from analysis.detectors.hallucination.vocabulary import NOT_FOUND_PHRASES
 from analysis.happens_before import handoff_target
 from analysis.messages import loads, normalize_agent
 from analysis.model import Severity
-
-#: results longer than this are only searched for a not-found phrase in their head: a long result
-#: is data, and data may mention "unknown" anywhere
-_SHORT_RESULT = 400
-_NOT_FOUND = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(p) for p in NOT_FOUND_PHRASES) + r")(?!\w)")
 
 
 @dataclass
@@ -154,20 +150,11 @@ def _handoff_to_known_agent(tool: str, agents: set[str]) -> bool:
     return target is not None and (target in agents or any(a.startswith(target) for a in agents if target))
 
 
-def not_found_reason(ledger: Ledger, sid: str) -> str | None:
-    """Why a tool span reads as "the thing you named does not exist", or None."""
-    row = ledger.spans[sid].row
-    if row.get("http_status_code") == 404:
-        return "http 404"
-    texts = [str(row.get("error_type") or ""), str(row.get("status_message") or "")]
-    result = str(row.get("tool_result") or "")
-    texts.append(result if len(result) <= _SHORT_RESULT else result[:200])
+def _event_texts(ledger: Ledger, sid: str) -> list[str]:
     events = ledger.trace.events
-    if events.height and "span_id" in events.columns:
-        for attrs in events.filter(events["span_id"] == sid)["attributes"].to_list():
-            texts.append(str(attrs or "")[:_SHORT_RESULT])
-    m = _NOT_FOUND.search(" ".join(texts).lower())
-    return m.group(0) if m else None
+    if not events.height or "span_id" not in events.columns:
+        return []
+    return [str(a or "") for a in events.filter(events["span_id"] == sid)["attributes"].to_list()]
 
 
 _ENTITY_RANK = {
@@ -190,6 +177,11 @@ def _entity_like(claim: Claim) -> bool:
     return claim.kind != "value" or len(claim.tokens) <= 3
 
 
+def _numeric_key(claim: Claim, keys: set[str]) -> bool:
+    """A number passed as a key ("order_id": 884120) names a thing, like "ORD-884120" does."""
+    return claim.kind == "number" and claim.text.replace(",", "").lower() in keys
+
+
 def not_found_entities(
     ledger: Ledger,
     ungrounded: list[Ungrounded],
@@ -204,17 +196,26 @@ def not_found_entities(
     for sid in ledger.order:
         if sid not in ledger.spans or sid in skip or not _is_tool_span(ledger, sid):
             continue
+        arg_keys = key_values(ledger.spans[sid].row.get("tool_arguments"))
         hits = [
             (occ, u)
             for occ in ledger.claims.get(sid, ())
             if occ.unit.field == "tool_arguments"
-            and _entity_like(occ.claim)
+            and (_entity_like(occ.claim) or _numeric_key(occ.claim, arg_keys))
             and (u := by_key.get(occ.claim.key)) is not None
             and (u.origin == sid or ledger.after(u.origin, sid))
         ]
-        reason = not_found_reason(ledger, sid) if hits else None
+        reason = (
+            not_found_reason(
+                ledger.spans[sid].row, _event_texts(ledger, sid), [o.claim.text for o, _ in hits]
+            )
+            if hits
+            else None
+        )
         if reason is None:
             continue
+        if reason in EMPTY_SEARCH:  # a search for a word that matched nothing: the word is no entity
+            hits = [(o, u) for o, u in hits if o.claim.kind != "value" or o.claim.text.lower() in arg_keys]
         for occ, u in hits:
             spans, entities, occs, reasons = grouped.setdefault(u.origin, ([], {}, [], []))
             if sid not in spans:

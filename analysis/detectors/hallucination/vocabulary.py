@@ -31,6 +31,17 @@ LEADING_STOPWORDS = _words(
     """
 )
 
+#: function words English capitalises only at a sentence start or in Title Case styling; never
+#: words that are also given names or months ("Will", "May", "Mark")
+TITLE_CASE_MARKERS = _words(
+    """
+    me you we us they them he him she her it its our your their my mine yours ours
+    is are was were be been being am do does did has have had should would could shall must might
+    if and or but nor so than that this these those to of in on at for from with by as into onto
+    about not let lets let's up down out off over via per just very also
+    """
+)
+
 #: title-case words of reports and chat layout; a "name" made only of these is a heading or label
 GENERIC_CAPITALISED = _words(
     """
@@ -139,11 +150,35 @@ NOT_FOUND_PHRASES = (
     "cannot find",
     "can't find",
     "unable to find",
+    "not be found",
+    "n't be found",
+    "not be located",
+    "n't be located",
+    "could not locate",
+    "couldn't locate",
+    "cannot locate",
+    "unable to locate",
+    "0 results",
+    "zero results",
+    "did not match any",
+    "does not match any",
+    "doesn't match any",
     "not recognized",
     "not recognised",
+    "unrecognized",
+    "unrecognised",
     "invalid id",
     "no entry",
     "nonexistent",
     "non-existent",
+    "no longer exists",
+    "not on file",
+    "not on record",
+    "notfound",  # codes written as one word: E_NOTFOUND, ENOTFOUND
+    "enotfound",
+    "enoent",  # POSIX "no such file or directory"
     "404",
 )
+
+#: generic words for "the thing looked up": "No record with id X" is a not-found from any tool
+LOOKUP_NOUNS = _words("record entry item object resource entity document file row key page id")
