@@ -3,7 +3,9 @@
 Origin conventions (sample_traces/README.md): an ungrounded claim's origin is the LLM span whose
 output first carries it; ``span_ids`` are every span whose attributes carry the claim (the origin,
 the fabricating agent's own spans after it, other agents' inputs, memory records, the final answer,
-side-effecting tool calls). A tool hallucination's origin is the LLM span that emitted the call.
+side-effecting tool calls). A tool hallucination's origin is the ``execute_tool`` span that ran the
+call (its arguments and the not-found reply live there, SPEC §5.1); the LLM span that emitted the
+call is in ``span_ids``.
 """
 
 from __future__ import annotations
@@ -179,7 +181,7 @@ def undeclared_tool(ctx: Ctx) -> Outcome:
         else {"status": "ok", "note": "legacy endpoint"}
     )
     decide, bad = _lookup_agent(ctx, case, call, [case.tool], result, failure, case.brief)
-    exp = Expected(H, "undeclared_tool", decide.span_id, ids(decide, bad), name)
+    exp = Expected(H, "undeclared_tool", bad.span_id, ids(bad, decide), name)
     return Outcome(
         f"{case.domain}/{name}/{'rejected' if rejected else 'executed'}", f"calls undeclared {name}", (exp,)
     )
@@ -227,5 +229,6 @@ def not_found_entity(ctx: Ctx) -> Outcome:
     failure = Failure("NotFoundError", message, http_status=404) if ctx.v % 2 else None
     declared = [case.tool] if tool.name == case.tool.name else [case.tool, tool]
     decide, bad = _lookup_agent(ctx, case, call, declared, {"error": message}, failure, case.brief)
-    exp = Expected(H, "not_found_entity", decide.span_id, ids(decide, bad), str(next(iter(args.values()))))
-    return Outcome(f"{case.domain}/{tool.name}", f"invents {next(iter(args.values()))}", (exp,))
+    entity = str(next(iter(args.values())))
+    exp = Expected(H, "not_found_entity", bad.span_id, ids(bad, decide), entity)
+    return Outcome(f"{case.domain}/{tool.name}", f"invents {entity}", (exp,))

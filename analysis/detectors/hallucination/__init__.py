@@ -32,10 +32,13 @@ evidence, for the dashboard and the report:
      "claims": [ {the fields above}, ... ], # every propagated unsupported claim of this origin
      "seen_by_verifier": bool, "verified": bool}
 
-``undeclared_tool``: ``{"tool", "agent", "declared_tools", "requested_by": [span ids],
-"executed_by": [span ids], "failed": [span ids], "seen_by_verifier": false}``.
+``undeclared_tool`` (origin: the first tool span that ran the call, else the model span that
+emitted it): ``{"tool", "agent", "declared_tools", "emitted_by": <model span id or null>,
+"requested_by": [span ids], "executed_by": [span ids], "failed": [span ids], "seen_by_verifier": false}``.
 
-``not_found_entity``: ``{"entity", "normalized", "kind", "entities", "tool", "tool_span_ids",
+``not_found_entity`` (origin: the first tool span that reported the entity not found):
+``{"entity", "normalized", "kind", "entities", "tool", "tool_span_ids", "emitted_by": <model span
+that emitted the call, or null>, "entity_origin_span_id": <span that first made the entity up>,
 "not_found": "<the phrase, code or status that said so, or 'an empty result'>", "occurrences": [...],
 "seen_by_verifier": false}``.
 

@@ -9,8 +9,14 @@ do not exist.
   with no tool definitions at all are not judged: absence of evidence is not an undeclared call.
 - ``not_found_entity``: a tool reports not-found (``notfound``: HTTP 404, a not-found phrase or
   error code, "no <thing> with ...", an empty answer to a lookup by key) and its arguments hold
-  an ungrounded claim: the entity was made up upstream (its origin is where it was first emitted
-  without support), not mistyped by the user.
+  an ungrounded claim: the entity was made up upstream (first emitted without support), not
+  mistyped by the user.
+
+Origin (SPEC §5.1 judges the call: its arguments and the not-found reply live on the tool span):
+both kinds start at the first tool span that ran the call. Only a call that was emitted but never
+executed falls back to the model span that emitted it. The emitting model span stays in
+``span_ids`` and in ``evidence["emitted_by"]``; for ``not_found_entity`` the span where the entity
+was first made up is ``evidence["entity_origin_span_id"]``.
 """
 
 from __future__ import annotations
@@ -113,7 +119,7 @@ def undeclared_tools(ledger: Ledger) -> list[ToolFinding]:
     for (agent, name), (req, run) in calls.items():
         if not req and agent in records_calls:
             continue
-        origin = req[0] if req else run[0]
+        origin = run[0] if run else req[0]
         failed = [
             s
             for s in run
@@ -133,6 +139,7 @@ def undeclared_tools(ledger: Ledger) -> list[ToolFinding]:
                     "tool": name,
                     "agent": agent,
                     "declared_tools": sorted(declared[agent])[:100],
+                    "emitted_by": req[0] if req else None,
                     "requested_by": req,
                     "executed_by": run,
                     "failed": failed,
@@ -187,11 +194,13 @@ def not_found_entities(
     ungrounded: list[Ungrounded],
     skip: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[list[ToolFinding], set[str]]:
-    """One finding per origin whose made-up entities a tool reported as not found, and the claim
+    """One finding per call (the first tool span that reported them) whose made-up entities a tool
+    reported as not found, later calls retrying the same made-up entities included, and the claim
     keys they account for (not reported again as ungrounded claims). Tool spans in ``skip`` (calls
     to undeclared tools: "unknown tool" is about the tool, not its arguments) are not judged."""
     by_key = {u.claim.key: u for u in ungrounded}
-    # origin → (tool spans, entities in first-seen order, occurrences, reasons)
+    first_call: dict[str, str] = {}  # span that made an entity up → first call that passed it
+    # first call → (tool spans, entities in first-seen order, occurrences, reasons)
     grouped: dict[str, tuple[list[str], dict[str, Ungrounded], list[Occurrence], list[str]]] = {}
     for sid in ledger.order:
         if sid not in ledger.spans or sid in skip or not _is_tool_span(ledger, sid):
@@ -217,7 +226,8 @@ def not_found_entities(
         if reason in EMPTY_SEARCH:  # a search for a word that matched nothing: the word is no entity
             hits = [(o, u) for o, u in hits if o.claim.kind != "value" or o.claim.text.lower() in arg_keys]
         for occ, u in hits:
-            spans, entities, occs, reasons = grouped.setdefault(u.origin, ([], {}, [], []))
+            call = first_call.setdefault(u.origin, sid)
+            spans, entities, occs, reasons = grouped.setdefault(call, ([], {}, [], []))
             if sid not in spans:
                 spans.append(sid)
                 reasons.append(reason)
@@ -229,8 +239,12 @@ def not_found_entities(
         ranked = sorted(entities.values(), key=lambda u: _ENTITY_RANK.get(u.claim.kind, 3))
         main = ranked[0]
         keys.update(entities)
-        tool = ledger.spans[tool_spans[0]].tool_name
-        agents = list(dict.fromkeys(a for a in (ledger.agent(s) for s in [origin, *tool_spans]) if a))
+        tool = ledger.spans[origin].tool_name
+        emitted_by = _emitting_span(ledger, origin)
+        made_up = [u.origin for u in ranked]
+        involved = [origin, *([emitted_by] if emitted_by else []), *made_up, *tool_spans]
+        agents = list(dict.fromkeys(a for a in (ledger.agent(s) for s in involved) if a))
+        caller = ledger.agent(emitted_by or main.origin)
         sev: Severity = (
             "high" if any(is_side_effecting(ledger.spans[s].tool_name) for s in tool_spans) else "medium"
         )
@@ -238,10 +252,10 @@ def not_found_entities(
             ToolFinding(
                 "not_found_entity",
                 origin,
-                list(dict.fromkeys([origin, *tool_spans])),
+                list(dict.fromkeys(involved)),
                 agents,
                 sev,
-                f"{ledger.agent(origin) or 'an agent'} passed '{main.claim.text}' to {tool or 'a tool'}, "
+                f"{caller or 'an agent'} passed '{main.claim.text}' to {tool or 'a tool'}, "
                 f"which reported it {reasons[0]}; the entity appears nowhere in its inputs",
                 main.claim.key,
                 {
@@ -251,6 +265,8 @@ def not_found_entities(
                     "entities": [u.claim.text for u in ranked],
                     "tool": tool,
                     "tool_span_ids": tool_spans,
+                    "emitted_by": emitted_by,
+                    "entity_origin_span_id": main.origin,
                     "not_found": reasons[0],
                     "occurrences": [o.evidence() for u in ranked for o in u.occurrences]
                     + [o.evidence() for o in occs],
@@ -259,3 +275,24 @@ def not_found_entities(
             )
         )
     return out, keys
+
+
+def _emitting_span(ledger: Ledger, tool_sid: str) -> str | None:
+    """The model span that emitted the call ``tool_sid`` ran: the latest span of the same agent
+    before it whose output holds a ``tool_call`` part naming its tool, or None (the framework made
+    the call, or the model spans do not record their calls)."""
+    info = ledger.spans[tool_sid]
+    if not info.tool_name:
+        return None
+    names = tool_aliases(info.tool_name)
+    found: str | None = None
+    for sid in ledger.order[: ledger.position.get(tool_sid, 0)]:
+        other = ledger.spans.get(sid)
+        if other is None or other.agent != info.agent or sid == tool_sid:
+            continue
+        if any(
+            u.tool and u.emitted and u.field == "output_messages" and tool_aliases(u.tool) & names
+            for u in ledger.units[sid]
+        ) and not ledger.after(tool_sid, sid):
+            found = sid
+    return found

@@ -46,13 +46,42 @@ def _ops_trace(declared: list[str], called: str, name: str) -> TraceBuilder:
 def test_call_to_an_undeclared_tool() -> None:
     trace = _ops_trace(["search_docs", "get_status"], "restart_cluster", "undeclared").build()
     (f,) = _kind(DETECTOR.detect(trace), "undeclared_tool")
-    assert f.origin_span_id == sid("c1")  # the model asked for it; the tool span executed it
-    assert f.span_ids == (sid("c1"), sid("t1"))
+    # the call itself is the origin (SPEC §5.1: its name and reply live on the tool span); the
+    # model span that emitted it stays in the finding
+    assert f.origin_span_id == sid("t1")
+    assert f.span_ids == (sid("t1"), sid("c1"))
+    assert f.evidence["emitted_by"] == sid("c1") and f.evidence["executed_by"] == [sid("t1")]
     assert f.evidence["tool"] == "restart_cluster" and f.evidence["declared_tools"] == [
         "get_status",
         "search_docs",
     ]
     assert f.agents == ("ops",) and f.severity == "high" and f.mast == ("FM-1.1",)
+
+
+def test_undeclared_call_that_never_ran_starts_at_the_model_span() -> None:
+    ask = "The docs site is slow. Find out why."
+    b = TraceBuilder("undeclared-unexecuted")
+    b.agent("root", None, 0, 5, "ops", input=ask, output="I cannot restart the cluster.")
+    b.chat(
+        "c1",
+        "root",
+        0.1,
+        0.5,
+        input=[("user", ask)],
+        tools=["search_docs", "get_status"],
+        tool_calls=[("restart_cluster", {"cluster": "docs"})],
+    )
+    b.chat(
+        "c2",
+        "root",
+        1.1,
+        1.5,
+        input=[("user", ask), ("tool", "unknown tool restart_cluster")],
+        output="I cannot restart the cluster.",
+    )
+    (f,) = _kind(DETECTOR.detect(b.build()), "undeclared_tool")
+    assert f.origin_span_id == sid("c1") and f.span_ids == (sid("c1"),)
+    assert f.evidence["emitted_by"] == sid("c1") and f.evidence["executed_by"] == []
 
 
 def test_namespaced_declarations_and_undeclared_agents_are_clean() -> None:
@@ -93,10 +122,22 @@ def test_made_up_entity_that_the_tool_cannot_find() -> None:
     trace = _lookup_trace(ask, "CUST-40417", '{"error": "Customer CUST-40417 not found"}', "nf").build()
     findings = DETECTOR.detect(trace)
     (f,) = _kind(findings, "not_found_entity")
-    assert f.origin_span_id == sid("c1") and f.span_ids == (sid("c1"), sid("t1"))
+    # the tool span holds the made-up argument and the not-found reply; c1 made the entity up
+    assert f.origin_span_id == sid("t1") and f.span_ids == (sid("t1"), sid("c1"))
+    assert f.evidence["emitted_by"] == sid("c1") and f.evidence["entity_origin_span_id"] == sid("c1")
     assert f.evidence["entity"] == "CUST-40417" and f.evidence["not_found"] == "not found"
     assert f.mast == ("FM-3.2",) and f.agents == ("support",)
     assert _kind(findings, "ungrounded_claim") == []  # reported once, as the tool hallucination
+
+
+def test_retried_made_up_entity_is_one_finding_at_the_first_call() -> None:
+    ask = "Why was I charged twice this month? My email is jane@example.com."
+    result = '{"error": "Customer CUST-40417 not found"}'
+    b = _lookup_trace(ask, "CUST-40417", result, "nf-retry")
+    b.tool("t2", "root", 1.6, 1.9, "get_customer", {"customer_id": "CUST-40417"}, result, status=2)
+    (f,) = _kind(DETECTOR.detect(b.build()), "not_found_entity")
+    assert f.origin_span_id == sid("t1") and f.span_ids == (sid("t1"), sid("c1"), sid("t2"))
+    assert f.evidence["tool_span_ids"] == [sid("t1"), sid("t2")]
 
 
 def test_user_supplied_entity_that_does_not_exist_is_clean() -> None:
