@@ -1,6 +1,7 @@
 """Store benchmark: DuckDB insert throughput of realistic GenAI span rows, the dedup strategy the
-store uses (primary key + INSERT OR IGNORE) against the alternative (no key, anti-join + DISTINCT
-ON), the writer end to end (queue, group commit, maintenance) and bytes per span on disk.
+store uses (primary key + plain INSERT) against the alternative (no key, anti-join + DISTINCT
+ON), the writer end to end (queue, group commit, maintenance), bytes per span on disk, and the cost of
+DuckDB's automatic checkpoints at its default WAL threshold against the writer's.
 
 Figures from one run on one machine are comparable with each other (the ratios), not across
 machines. Nothing here is asserted.
@@ -275,6 +276,26 @@ def bench_maintenance(tmp: Path, stored: int) -> tuple[float, float]:
     return sorted(acks)[2], sorted(passes)[2]
 
 
+def bench_checkpoint(tmp: Path, batches: list[pa.Table], threshold: str) -> tuple[float, float]:
+    """Group commits of 8 batches with DuckDB's ``checkpoint_threshold`` at ``threshold``: (rows/s
+    until the last commit, rows/s including a final CHECKPOINT of what the WAL still holds)."""
+    path = tmp / f"cp-{threshold}.duckdb"
+    con = open_database(path)
+    con.execute(f"SET checkpoint_threshold = '{threshold}'")
+    rows = sum(b.num_rows for b in batches)
+    t = time.perf_counter()
+    for i in range(0, len(batches), 8):
+        con.execute("BEGIN TRANSACTION")
+        insert_group(con, [IngestBatch(spans=b) for b in batches[i : i + 8]], T0, check_stored=False)
+        con.execute("COMMIT")
+    committed = time.perf_counter() - t
+    con.execute("CHECKPOINT")
+    total = time.perf_counter() - t
+    con.close()
+    path.unlink()
+    return rows / committed, rows / total
+
+
 def _size(path: Path) -> int:
     wal = path.with_name(path.name + ".wal")
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
@@ -288,6 +309,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--maint-stored", default="100000,1000000", help="store sizes for the maintenance cost")
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--checkpoint-thresholds", default="16MB,256MB", help="DuckDB default vs the writer's")
     args = ap.parse_args()
     sizes = [int(s) for s in args.batches.split(",")]
     print(f"store bench: duckdb {duckdb.__version__}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")
@@ -316,6 +338,14 @@ def main() -> None:
                 f"  batch {size}: {rate:9,.0f} rows/s acknowledged; maintenance caught up "
                 f"{catch_up * 1000:.0f} ms after the last ack; one late span + its maintenance pass on the "
                 f"full store: {late * 1000:.0f} ms (median of 5); {size_bytes / args.rows:,.0f} bytes/span"
+            )
+        print(f"\n4. checkpoint threshold: {args.rows:,} rows, group commits of 8 x 512")
+        batches = make_batches(args.rows, 512)
+        for threshold in args.checkpoint_thresholds.split(","):
+            committed, total = bench_checkpoint(Path(tmp), batches, threshold)
+            print(
+                f"  {threshold:>6}: {committed:9,.0f} rows/s committed | "
+                f"{total:9,.0f} rows/s incl. the final checkpoint"
             )
 
 

@@ -10,6 +10,13 @@ order); a group that fails otherwise is retried job by job, so a bad batch fails
 commits - when writes pause, and at least every ``maintenance_interval_s`` under load - the
 maintenance pass (``store.maintenance``) updates agents, log content and ``traces`` for the traces
 touched since the last pass.
+
+Checkpoints (compressing the WAL into the file) are what a commit costs most when DuckDB runs them
+at its default 16 MB of WAL: each one rewrites the table's open row groups, so small ones add up to
+more than the inserts (``bench/store_insert.py``). The writer raises the automatic threshold to
+``_CHECKPOINT_THRESHOLD`` and checkpoints itself once writes pause (``_IDLE_CHECKPOINT_S``) with
+more than ``_IDLE_CHECKPOINT_BYTES`` of WAL - durability does not depend on it: every commit is in
+the WAL, which the next open replays.
 """
 
 from __future__ import annotations
@@ -40,6 +47,19 @@ from store.reader import ConnectionReader
 
 log = logging.getLogger(__name__)
 
+#: DuckDB's automatic checkpoint threshold under sustained load (its default is 16MB). Bounds the
+#: WAL replayed after a crash (a few seconds) and the memory held by not yet checkpointed rows.
+_CHECKPOINT_THRESHOLD = "256MB"
+#: Quiet time after the last write before the writer checkpoints a WAL of more than
+#: ``_IDLE_CHECKPOINT_BYTES`` (a smaller one waits for more: each checkpoint rewrites open row groups).
+_IDLE_CHECKPOINT_S = 1.0
+_IDLE_CHECKPOINT_BYTES = 16 << 20
+_IDLE_CHECKPOINT_MIN_ITEMS = 4096  # committed since the last checkpoint before the WAL is looked at
+_CHECKPOINT_RETRY_S = 10.0  # after a failed idle checkpoint
+#: Least time between maintenance passes while writes keep coming: each pass has a fixed cost of
+#: tens of ms whatever it touches. Well inside the 2 s read-visibility bound.
+_BUSY_MAINTENANCE_S = 0.5
+
 
 @dataclass(eq=False)
 class _Job:
@@ -63,6 +83,11 @@ class DuckStoreWriter:
         self.config = (config or StoreConfig()).validate()
         self.path = Path(path)
         self._con = open_database(path, memory_limit=self.config.memory_limit, threads=self.config.threads)
+        with translate_errors("configuring the store"):
+            self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
+        self._wal = self.path.with_name(self.path.name + ".wal")
+        self._checkpoint_retry_at = 0.0
+        self._items_since_checkpoint = 0
         # Reader cursors are created from this root under a lock: the write connection itself is
         # only ever used by the writer thread.
         self._read_root = self._con.cursor()
@@ -198,7 +223,7 @@ class DuckStoreWriter:
         while True:
             with self._cond:
                 while not self._queue and not self._closing and not self._maintain_waiters:
-                    due = self._maintenance_due_in()
+                    due = _earliest(self._maintenance_due_in(), self._checkpoint_due_in())
                     if due is not None and due <= 0:
                         break
                     self._cond.wait(due)
@@ -221,6 +246,9 @@ class DuckStoreWriter:
                 w.set_result(None)
             if closing and idle:
                 break
+            due = self._checkpoint_due_in()
+            if idle and due is not None and due <= 0 and not self._touched:
+                self._checkpoint()
         try:
             self._con.execute("CHECKPOINT")
         except duckdb.Error:
@@ -229,16 +257,38 @@ class DuckStoreWriter:
 
     def _maintenance_due_in(self) -> float | None:
         """Seconds until maintenance is due (None: nothing touched): ``maintenance_interval_s``
-        (or three times the last pass's cost, if more) after the last pass under steady load, or a
-        quarter of the interval after the last write activity when writes pause - so readers get
-        derived data sooner without a pass per commit."""
+        (or ``_BUSY_MAINTENANCE_S`` or three times the last pass's cost, if more) after the last
+        pass under steady load, or a quarter of the interval after the last write activity when
+        writes pause - so readers get derived data sooner without a pass per commit."""
         if not self._touched:
             return None
         interval = self.config.maintenance_interval_s
-        # Under load, keep maintenance to about a quarter of the writer thread's time.
-        busy_due = self._last_maintenance + max(interval, 3 * self._maintenance_cost)
+        # Under load, keep maintenance to about a quarter of the writer thread's time, and pay its
+        # fixed cost per pass (a few scans, tens of ms) at most every _BUSY_MAINTENANCE_S.
+        busy_due = self._last_maintenance + max(interval, _BUSY_MAINTENANCE_S, 3 * self._maintenance_cost)
         due = min(busy_due, self._last_activity + interval / 4)
         return due - time.monotonic()
+
+    def _checkpoint_due_in(self) -> float | None:
+        """Seconds until an idle checkpoint is due (None: the WAL is small)."""
+        if self._items_since_checkpoint < _IDLE_CHECKPOINT_MIN_ITEMS:
+            return None  # not worth a stat of the WAL on every idle moment
+        try:
+            if self._wal.stat().st_size < _IDLE_CHECKPOINT_BYTES:
+                return None
+        except OSError:  # no WAL: nothing to checkpoint
+            return None
+        due = max(self._last_activity + _IDLE_CHECKPOINT_S, self._checkpoint_retry_at)
+        return due - time.monotonic()
+
+    def _checkpoint(self) -> None:
+        try:
+            self._con.execute("CHECKPOINT")
+            self._items_since_checkpoint = 0
+        except duckdb.Error as e:
+            # Not fatal (the WAL keeps every commit); e.g. a long read transaction holds it back.
+            log.warning("idle checkpoint of %s failed (%s); retrying later", self.path, e)
+            self._checkpoint_retry_at = time.monotonic() + _CHECKPOINT_RETRY_S
 
     def _maintain(self) -> None:
         started = time.monotonic()
@@ -320,6 +370,7 @@ class DuckStoreWriter:
             raise
         for job in jobs:
             self._touched |= job.touched
+            self._items_since_checkpoint += job.items
         self._last_activity = time.monotonic()
         return [by_job[id(j)] for j in jobs]
 
@@ -335,3 +386,7 @@ class DuckStoreWriter:
         wrapped = StoreError(f"commit failed: {str(error).splitlines()[0] if str(error) else error!r}")
         wrapped.__cause__ = error
         job.future.set_exception(wrapped)
+
+
+def _earliest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
