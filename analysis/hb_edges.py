@@ -29,7 +29,10 @@ def program_order(
     agent_of: Mapping[str, str | None],
 ) -> list[tuple[int, int, str]]:
     """Per agent, a sweep in start order: each span follows the completed spans not yet followed by
-    another completed span (the frontier). Only the transitive reduction is emitted."""
+    another completed span (the frontier). Only the transitive reduction is emitted.
+
+    A coordinator without an agent (a workflow or chain span) has a program too: its direct
+    children, in the same sweep — it called one after the other returned."""
     by_agent: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(ids):
         agent = agent_of.get(s)
@@ -37,9 +40,14 @@ def program_order(
             by_agent[agent].append(i)
         # Invoking another agent is also a step of the caller: its result flows back to it.
         parent = parents[i]
-        caller = agent_of.get(parent) if parent is not None else None
-        if caller and caller != agent:
-            by_agent[caller].append(i)
+        if parent is None:
+            continue
+        caller = agent_of.get(parent)
+        if caller:
+            if caller != agent:
+                by_agent[caller].append(i)
+        else:
+            by_agent["\0span:" + parent].append(i)  # cannot collide with an agent name
     out: list[tuple[int, int, str]] = []
     for members in by_agent.values():
         members.sort(key=lambda i: (starts[i], ends[i], i))

@@ -162,3 +162,20 @@ def test_build_trace_uses_store_resolution_when_present() -> None:
     assert isinstance(events, pl.DataFrame)
     trace = build_trace(s.trace_id, frame, events, pl.from_arrow(s.links_table()))  # type: ignore[arg-type]
     assert trace.agent_of[child] == "from-store" and trace.agent_of[root] == "x"
+
+
+def test_a_coordinator_without_an_agent_orders_its_sequential_children() -> None:
+    """A workflow/chain span with no agent name that calls one sub-agent after the other: the first
+    sub-agent's work precedes the second's; sub-agents it runs side by side stay unordered."""
+    s = TraceSpec()
+    flow = s.add("LangGraph", 0, 100, operation="invoke_workflow")
+    first = s.agent("collector", 1, 30, flow)
+    write = s.add("update_memory notes", 10, 12, first, operation="update_memory")
+    second = s.agent("summarizer", 31, 60, flow)
+    read = s.add("search_memory notes", 40, 42, second, operation="search_memory")
+    third = s.agent("checker", 61, 90, flow)
+    fourth = s.agent("auditor", 65, 95, flow)  # overlaps third: no order between them
+    hb = s.trace().hb
+    assert hb.precedes(write, read)
+    assert hb.precedes(first, second) and hb.precedes(second, third)
+    assert not hb.precedes(third, fourth) and not hb.precedes(fourth, third)
