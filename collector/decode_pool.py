@@ -10,6 +10,9 @@ would in-thread.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -22,9 +25,26 @@ class DecodePoolBroken(CollectorError):
     """A decode worker died (e.g. killed by the OS); the request may be retried."""
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: leave when the server is gone, also after a kill -9 of it (nothing else
+    would tell a worker blocked on its task queue)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class DecodePool:
     def __init__(self, workers: int) -> None:
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
         # Start the workers now (imports take a second), not on the first request.
         for f in [self._pool.submit(parse_and_decode, "traces", b"", "protobuf") for _ in range(workers)]:
             f.result()

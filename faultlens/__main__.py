@@ -1,3 +1,4 @@
 from faultlens.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned decode worker imports it as __mp_main__
+    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -87,7 +88,7 @@ def announce(server: FaultlensServer, db: str) -> None:
 )
 @click.option(
     "--decode-workers",
-    default=0,
+    default=min(2, os.cpu_count() or 1),
     show_default=True,
     type=int,
     help="Processes that decode requests beside the receivers (0: decode in the request's thread).",

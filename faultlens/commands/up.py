@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import click
@@ -51,7 +52,8 @@ def command(
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with cli_errors():
-        server = build_server(db, host, grpc_port, http_port, None, None, None, True, quiet_seconds)
+        workers = min(2, os.cpu_count() or 1)
+        server = build_server(db, host, grpc_port, http_port, None, None, None, True, quiet_seconds, workers)
         server.start()
     dash = None
     try:
