@@ -352,23 +352,27 @@ def test_decode_workers_give_the_same_answers(tmp_path: Path) -> None:
 def test_http_inflight_bound_answers_retry_later(tmp_path: Path) -> None:
     """Past max_http_inflight concurrent requests the receiver answers 503 before reading the body."""
     import socket
+    import time
 
     srv = start(tmp_path, max_http_inflight=1)
     try:
-        # Hold the only slot: headers announcing a body that never comes.
-        hold = socket.create_connection(("127.0.0.1", srv.http_port))
-        hold.sendall(
-            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-            b"Content-Length: 100\r\n\r\n"
-        )
-        import time
-
+        # Hold the only slot: headers announcing a body that never comes. A hold that lost the race
+        # for the slot is answered at once; it is held when no answer comes.
         deadline = time.monotonic() + 30
         while True:
-            status, headers, _ = post(srv, make_request(1).SerializeToString())
-            if status == 503 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+            hold = socket.create_connection(("127.0.0.1", srv.http_port))
+            hold.sendall(
+                b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                b"Content-Length: 100\r\n\r\n"
+            )
+            hold.settimeout(0.5)
+            try:
+                answered = hold.recv(64)
+            except TimeoutError:
+                break  # the server is waiting for the body: the slot is ours
+            hold.close()
+            assert answered.startswith(b"HTTP/1.1 503") and time.monotonic() < deadline
+        status, headers, _ = post(srv, make_request(1).SerializeToString())
         assert status == 503 and headers.get("retry-after")
         hold.close()
         deadline = time.monotonic() + 30
