@@ -17,12 +17,12 @@ under a second.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
+from analysis.digraph import kahn
 from analysis.hb_edges import (
     AGENT_OPS,
     COLUMNS,
@@ -183,21 +183,9 @@ _BYTE_BITS: tuple[tuple[int, ...], ...] = tuple(tuple(b for b in range(8) if v >
 def _topological(n: int, edges: list[tuple[int, int, str]], start_ns: Sequence[int]) -> list[int]:
     """Kahn's algorithm, ties broken by start time then index. ``edges`` must be acyclic."""
     succ: list[list[int]] = [[] for _ in range(n)]
-    indeg = [0] * n
     for a, b, _ in edges:
         succ[a].append(b)
-        indeg[b] += 1
-    heap = [(start_ns[i], i) for i in range(n) if indeg[i] == 0]
-    heapq.heapify(heap)
-    out: list[int] = []
-    while heap:
-        _, i = heapq.heappop(heap)
-        out.append(i)
-        for j in succ[i]:
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                heapq.heappush(heap, (start_ns[j], j))
-    return out
+    return kahn(n, succ, start_ns, set())
 
 
 def _break_cycles(

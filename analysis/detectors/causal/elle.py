@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.detectors.causal.checker import History
-from analysis.detectors.causal.digraph import shortest_path
 from analysis.detectors.causal.matching import INITIAL, THIN
+from analysis.digraph import shortest_path
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from analysis.detectors.causal.digraph import kahn, shortest_path, strongly_connected
+from analysis.digraph import kahn, shortest_path, strongly_connected
 
 #: How many of an agent's chains a memory span tries to extend before opening a new one: keeps the
 #: chain assignment O(1) per span when an agent runs very many operations in parallel.

@@ -1,6 +1,6 @@
-"""Plain directed-graph algorithms over integer nodes, shared by the causal graph and Elle:
-Kahn's topological order, Tarjan's strongly connected components, BFS shortest paths. Edges listed
-in ``skip`` are treated as absent."""
+"""Plain directed-graph algorithms over integer nodes, shared by happens-before, the causal graph
+and Elle: Kahn's topological order, Tarjan's strongly connected components, BFS shortest paths.
+Edges listed in ``skip`` are treated as absent."""
 
 from __future__ import annotations
 
