@@ -10,6 +10,8 @@ from pathlib import Path
 
 import orjson
 
+from store.discovery import write_atomically
+
 
 @dataclass(frozen=True)
 class OtlpEndpoint:
@@ -25,10 +27,7 @@ def _path(db: str | os.PathLike[str]) -> Path:
 
 
 def publish(db: str | os.PathLike[str], endpoint: OtlpEndpoint) -> None:
-    target = _path(db)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(orjson.dumps(asdict(endpoint)))
-    os.replace(tmp, target)
+    write_atomically(_path(db), orjson.dumps(asdict(endpoint)))
 
 
 def lookup(db: str | os.PathLike[str]) -> OtlpEndpoint | None:

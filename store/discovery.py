@@ -27,17 +27,22 @@ def discovery_path(db_path: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + ".serve.json")
 
 
-def write_endpoint(db_path: str | os.PathLike[str], endpoint: Endpoint) -> Path:
-    """Atomically write the discovery file, readable by the owner only."""
-    target = discovery_path(db_path)
+def write_atomically(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` through a temporary file and a rename (readers never see half a
+    file), readable by the owner only."""
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, orjson.dumps(endpoint.__dict__))
+        os.write(fd, data)
     finally:
         os.close(fd)
     os.replace(tmp, target)
     return target
+
+
+def write_endpoint(db_path: str | os.PathLike[str], endpoint: Endpoint) -> Path:
+    """Atomically write the discovery file, readable by the owner only."""
+    return write_atomically(discovery_path(db_path), orjson.dumps(endpoint.__dict__))
 
 
 def read_endpoint(db_path: str | os.PathLike[str]) -> Endpoint | None:
