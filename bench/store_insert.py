@@ -27,6 +27,8 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from synthetic_text import AGENTS, WORDS  # noqa: E402  (bench/ is the script folder)
+
 from store import schema  # noqa: E402
 from store.api import IngestBatch  # noqa: E402
 from store.config import StoreConfig  # noqa: E402
@@ -34,27 +36,6 @@ from store.database import open_database  # noqa: E402
 from store.ingest import insert_group  # noqa: E402
 from store.writer import DuckStoreWriter  # noqa: E402
 
-WORDS = (
-    "revenue",
-    "quarter",
-    "forecast",
-    "agent",
-    "memory",
-    "customer",
-    "invoice",
-    "growth",
-    "ticket",
-    "market",
-    "analysis",
-    "report",
-    "summary",
-    "risk",
-    "latency",
-    "supplier",
-    "contract",
-    "budget",
-)
-AGENTS = ("planner", "researcher", "writer", "verifier")
 SPANS_PER_TRACE = 32
 T0 = 1_767_225_600_000_000_000
 
