@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo serve test lint typecheck unit browser bench holdout clean samples
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py collector/decode/_wire.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -9,7 +9,8 @@ from collector.decode.logs import decode_logs
 from collector.decode.metrics import decode_metrics
 from collector.decode.parse import Format, parse_logs, parse_metrics, parse_traces
 from collector.decode.result import Decoded
-from collector.decode.traces import decode_traces
+from collector.decode.traces import decode_resources, decode_traces
+from collector.decode.walk import walk_bytes
 
 Signal = Literal["traces", "logs", "metrics"]
 
@@ -18,6 +19,9 @@ def parse_and_decode(signal: Signal, body: bytes, fmt: Format) -> Decoded:
     """Parse ``body`` as ``signal``'s export request and decode it (``MalformedPayload`` if it is
     not one)."""
     if signal == "traces":
+        resources = walk_bytes(body) if fmt == "protobuf" else None
+        if resources is not None:
+            return decode_resources(resources)
         return decode_traces(parse_traces(body, fmt))
     if signal == "logs":
         return decode_logs(parse_logs(body, fmt))

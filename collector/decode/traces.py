@@ -1,6 +1,7 @@
-"""``ExportTraceServiceRequest`` → ``spans``, ``span_events`` and ``span_links`` Arrow tables.
+"""A trace request → ``spans``, ``span_events`` and ``span_links`` Arrow tables.
 
-One pass over the parsed request appends the core fields to per-column lists (no per-span row
+The request arrives in the plain shape of ``collector.decode.walk`` (from protobuf bytes directly,
+or from a parsed message). One pass over it appends the core fields to per-column lists (no per-span row
 objects); each span's normalized columns come back as a small sparse dict (a plain span's is
 empty) scattered into their columns at the end, and the tables are built once. A span is rejected
 (counted, reason kept, others unaffected) when its trace id is not 16 bytes or all zero, its span
@@ -18,7 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span
 from collector.decode.result import Decoded, Rejections
-from collector.decode.values import as_text, attributes, dumps
+from collector.decode.values import as_text, dumps
+from collector.decode.walk import Event, Link, Resource, walk_message
 from store import schema
 from store.api import IngestBatch
 
@@ -43,7 +45,12 @@ def _link_id(raw: bytes, size: int) -> str | None:
 
 
 def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
-    """Decode every span of ``request`` (see the module docstring). Never raises on content."""
+    """Decode every span of the parsed ``request`` (see the module docstring). Never raises on content."""
+    return decode_resources(walk_message(request))
+
+
+def decode_resources(resources: list[Resource]) -> Decoded:
+    """Decode a request in the shape of ``collector.decode.walk`` (from either walker)."""
     cols: dict[str, list[Any]] = {name: [] for name in schema.SPANS.names}
     events: dict[str, list[Any]] = {name: [] for name in schema.SPAN_EVENTS.names}
     links: dict[str, list[Any]] = {name: [] for name in schema.SPAN_LINKS.names}
@@ -60,16 +67,26 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
     norms: list[dict[str, Any]] = []  # per span: its normalized columns, mostly sparse
     a_norm = norms.append
 
-    for rs in request.resource_spans:
-        res_attrs = attributes(rs.resource.attributes)
+    for res_attrs, scopes in resources:
         res_json = dumps(res_attrs)
         service = as_text(res_attrs.get("service.name"))
-        for ss in rs.scope_spans:
-            scope_name = ss.scope.name or None
-            scope_version = ss.scope.version or None
+        for scope_name, scope_version, spans in scopes:
             before = len(norms)
-            for span in ss.spans:
-                trace_id, span_id, parent_id = span.trace_id, span.span_id, span.parent_span_id
+            for (
+                trace_id,
+                span_id,
+                parent_id,
+                trace_state,
+                name,
+                kind,
+                start,
+                end,
+                code,
+                message,
+                attrs,
+                span_events,
+                span_links,
+            ) in spans:
                 if (
                     len(trace_id) != 16
                     or trace_id == _ZERO16
@@ -83,12 +100,9 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
                 a_trace(tid)
                 a_span(sid)
                 a_parent(parent_id.hex() if parent_id and parent_id != _ZERO8 else None)
-                a_state(span.trace_state or None)
-                name = span.name
+                a_state(trace_state or None)
                 a_name(name)
-                kind = span.kind
                 a_kind(kind if 0 <= kind <= 127 else 0)
-                start, end = span.start_time_unix_nano, span.end_time_unix_nano
                 if start > MAX_I64:
                     start = MAX_I64
                 if end > MAX_I64:
@@ -96,22 +110,19 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
                 a_start(start)
                 a_end(end)
                 a_dur(end - start if end > start else 0)
-                status = span.status
-                code = status.code
                 a_code(code if 0 <= code <= 127 else 0)
-                a_msg(status.message or None)
-                attrs = attributes(span.attributes)
+                a_msg(message or None)
                 a_attrs(dumps(attrs))
-                span_events = _events(span, tid, sid, events) if span.events else ()
-                if span.links:
-                    _links(span, tid, sid, links)
-                a_norm(normalize_span(attrs, name, span_events))
+                named_events = _events(span_events, tid, sid, events) if span_events else ()
+                if span_links:
+                    _links(span_links, tid, sid, links)
+                a_norm(normalize_span(attrs, name, named_events))
             # Resource and scope columns are constant for the scope's spans: one extend each.
             count = len(norms) - before
             cols["service_name"].extend([service] * count)
             cols["resource_attributes"].extend([res_json] * count)
-            cols["scope_name"].extend([scope_name] * count)
-            cols["scope_version"].extend([scope_version] * count)
+            cols["scope_name"].extend([scope_name or None] * count)
+            cols["scope_version"].extend([scope_version or None] * count)
 
     n = len(norms)
     for column in (*NORMALIZED_COLUMNS, "resolved_agent_id", "resolved_agent_name", "ingested_ns"):
@@ -128,26 +139,27 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
     return Decoded(batch=batch, rejected=rejected.count, error_message=rejected.message("spans"))
 
 
-def _events(span: Any, tid: str, sid: str, out: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
+def _events(
+    span_events: list[Event], tid: str, sid: str, out: dict[str, list[Any]]
+) -> list[tuple[str, dict[str, Any]]]:
     decoded: list[tuple[str, dict[str, Any]]] = []
-    for idx, event in enumerate(span.events):
-        attrs = attributes(event.attributes)
+    for idx, (time_ns, name, attrs) in enumerate(span_events):
         out["trace_id"].append(tid)
         out["span_id"].append(sid)
         out["idx"].append(idx)
-        out["time_ns"].append(min(event.time_unix_nano, MAX_I64))
-        out["name"].append(event.name)
+        out["time_ns"].append(min(time_ns, MAX_I64))
+        out["name"].append(name)
         out["attributes"].append(dumps(attrs))
-        decoded.append((event.name, attrs))
+        decoded.append((name, attrs))
     return decoded
 
 
-def _links(span: Any, tid: str, sid: str, out: dict[str, list[Any]]) -> None:
-    for idx, link in enumerate(span.links):
+def _links(span_links: list[Link], tid: str, sid: str, out: dict[str, list[Any]]) -> None:
+    for idx, (trace_id, span_id, trace_state, attrs) in enumerate(span_links):
         out["trace_id"].append(tid)
         out["span_id"].append(sid)
         out["idx"].append(idx)
-        out["linked_trace_id"].append(_link_id(link.trace_id, 16))
-        out["linked_span_id"].append(_link_id(link.span_id, 8))
-        out["trace_state"].append(link.trace_state or None)
-        out["attributes"].append(dumps(attributes(link.attributes)))
+        out["linked_trace_id"].append(_link_id(trace_id, 16))
+        out["linked_span_id"].append(_link_id(span_id, 8))
+        out["trace_state"].append(trace_state or None)
+        out["attributes"].append(dumps(attrs))

@@ -1,0 +1,215 @@
+"""The compiled trace walker (``collector.decode._wire``) against the reference walker over parsed
+protobuf messages: same values for every request, and never more lenient than the protobuf library.
+
+``walk_bytes`` may refuse a body the library accepts (the decoder then falls back to the library),
+but whatever it returns must equal ``walk_message`` of the library's parse, and a body the library
+rejects must be refused."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from google.protobuf.message import DecodeError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from collector.decode import parse_and_decode, parse_traces, walk
+from collector.decode.walk import walk_bytes, walk_message
+from tests.collector.fixtures.decode_support import Bytes, any_value
+
+
+
+def test_the_compiled_walker_is_built() -> None:
+    """`pip install -e .` compiles it (setup.py); without a C compiler the install still succeeds
+    and the decoder runs on the protobuf library alone, several times slower."""
+    assert walk.COMPILED, "collector/decode/_wire.c was not compiled: reinstall with a C compiler"
+
+CORPUS = Path(__file__).resolve().parents[2] / "sample_traces" / "corpus"
+
+_I64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+_SCALARS = st.one_of(
+    st.text(max_size=30),
+    _I64,
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.binary(max_size=20).map(Bytes),
+    st.none(),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+# Lists of pairs, not dicts: repeated keys must keep their last value in both walkers.
+_KVS = st.lists(
+    st.tuples(st.sampled_from(["gen_ai.operation.name", "k", "", "ключ"]) | st.text(max_size=12), _VALUES),
+    max_size=6,
+)
+_ID = st.one_of(st.binary(min_size=16, max_size=16), st.binary(max_size=17))
+_U64 = st.integers(min_value=0, max_value=2**64 - 1)
+_ENUM = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+
+
+def _kvs(pairs: list[tuple[str, Any]]) -> list[KeyValue]:
+    return [KeyValue(key=k, value=any_value(v)) for k, v in pairs]
+
+
+@st.composite
+def _span(draw: st.DrawFn) -> Span:
+    span = Span(
+        trace_id=draw(_ID),
+        span_id=draw(_ID),
+        parent_span_id=draw(_ID),
+        trace_state=draw(st.text(max_size=10)),
+        name=draw(st.text(max_size=20)),
+        kind=draw(_ENUM),
+        start_time_unix_nano=draw(_U64),
+        end_time_unix_nano=draw(_U64),
+        attributes=_kvs(draw(_KVS)),
+        flags=draw(st.integers(min_value=0, max_value=2**32 - 1)),
+    )
+    if draw(st.booleans()):
+        span.status.CopyFrom(Status(code=draw(_ENUM), message=draw(st.text(max_size=10))))
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        span.events.add(time_unix_nano=draw(_U64), name=draw(st.text(max_size=8))).attributes.extend(
+            _kvs(draw(_KVS))
+        )
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        span.links.add(
+            trace_id=draw(_ID), span_id=draw(_ID), trace_state=draw(st.text(max_size=5))
+        ).attributes.extend(_kvs(draw(_KVS)))
+    return span
+
+
+@st.composite
+def _request(draw: st.DrawFn) -> ExportTraceServiceRequest:
+    req = ExportTraceServiceRequest()
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        rs = req.resource_spans.add(schema_url=draw(st.text(max_size=5)))
+        rs.resource.attributes.extend(_kvs(draw(_KVS)))
+        for _ in range(draw(st.integers(min_value=0, max_value=2))):
+            ss = rs.scope_spans.add()
+            ss.scope.name = draw(st.text(max_size=8))
+            ss.scope.version = draw(st.text(max_size=4))
+            ss.scope.attributes.extend(_kvs(draw(_KVS)))
+            ss.spans.extend(draw(st.lists(_span(), max_size=3)))
+    return req
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality where NaN equals NaN (attribute values may hold floats)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _library(body: bytes) -> Any:
+    """walk_message of the library's parse, or the exception it raises."""
+    try:
+        return walk_message(ExportTraceServiceRequest.FromString(body))
+    except (DecodeError, RecursionError, ValueError) as e:
+        return e
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_request())
+def test_walkers_agree_on_generated_requests(req: ExportTraceServiceRequest) -> None:
+    body = req.SerializeToString()
+    walked = walk_bytes(body)
+    assert walked is not None
+    assert _same(walked, walk_message(ExportTraceServiceRequest.FromString(body)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_request(), st.data())
+def test_damaged_bytes_are_never_accepted_more_leniently(req: ExportTraceServiceRequest, data: Any) -> None:
+    body = bytearray(req.SerializeToString())
+    if not body:
+        return
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        i = data.draw(st.integers(min_value=0, max_value=len(body) - 1))
+        body[i] = data.draw(st.integers(min_value=0, max_value=255))
+    cut = data.draw(st.integers(min_value=0, max_value=len(body)))
+    damaged = bytes(body[:cut])
+    expected = _library(damaged)
+    walked = walk_bytes(damaged)
+    if isinstance(expected, Exception):
+        assert walked is None, f"library refused ({expected}) but the walker accepted"
+    elif walked is not None:
+        assert _same(walked, expected)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field on the wire."""
+    length = len(payload)
+    varint = bytearray()
+    while True:
+        byte = length & 0x7F
+        length >>= 7
+        varint.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    return bytes([number << 3 | 2]) + bytes(varint) + payload
+
+
+def test_repeated_singular_fields_merge_like_protobuf() -> None:
+    """Two encodings of one span, status or value concatenated: protobuf merges them (scalars: last
+    wins; messages: merged; repeated: appended; a oneof switching case: last case wins)."""
+    first = Span(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x02" * 8,
+        name="first",
+        kind=2,
+        attributes=[KeyValue(key="a", value=AnyValue(array_value={"values": [AnyValue(int_value=1)]}))],
+        status=Status(code=2, message="boom"),
+    ).SerializeToString()
+    second = Span(
+        name="second",
+        attributes=[
+            KeyValue(key="b", value=AnyValue(string_value="x")),
+            KeyValue(key="a", value=AnyValue(bool_value=False)),
+        ],
+        status=Status(message="later"),
+    ).SerializeToString()
+    value_twice = _field(
+        2, AnyValue(array_value={"values": [AnyValue(int_value=1)]}).SerializeToString()
+    ) + _field(2, AnyValue(array_value={"values": [AnyValue(string_value="2")]}).SerializeToString())
+    span = first + second + _field(9, _field(1, b"c") + value_twice)  # attribute "c", value twice
+    body = _field(1, _field(2, _field(2, span)))  # resource_spans { scope_spans { spans } }
+    walked = walk_bytes(body)
+    assert walked is not None
+    assert _same(walked, _library(body))
+    attrs = walked[0][1][0][2][0][10]
+    assert attrs == {"a": False, "b": "x", "c": [1, "2"]}
+
+
+def _tables_equal(a: pa.Table, b: pa.Table) -> bool:
+    return bool(a.equals(b))
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.json"))[:60], ids=lambda p: p.stem)
+def test_decoded_tables_are_identical_either_way(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole decode (normalized columns included) of a sample trace is the same whether the
+    protobuf body is walked by the compiled module or parsed by the library."""
+    body = parse_traces(path.read_bytes(), "json").SerializeToString()
+    fast = parse_and_decode("traces", body, "protobuf")
+    monkeypatch.setattr(walk, "_wire", None)
+    slow = parse_and_decode("traces", body, "protobuf")
+    for name in ("spans", "span_events", "span_links"):
+        assert _tables_equal(getattr(fast.batch, name), getattr(slow.batch, name)), name
+    assert (fast.rejected, fast.error_message) == (slow.rejected, slow.error_message)
