@@ -7,7 +7,7 @@ implementation of these Protocols.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,17 +16,31 @@ import pyarrow as pa
 from store import schema
 
 
+def _empty(table_schema: pa.Schema) -> Callable[[], pa.Table]:
+    # Schema.empty_table() costs ~2 ms for the spans schema: build each once and share it (tables
+    # are immutable), rather than per batch - most batches leave four of the five tables empty.
+    table = table_schema.empty_table()
+    return lambda: table
+
+
 @dataclass(frozen=True)
 class IngestBatch:
     """What one export request decoded into. Every table uses the schema of the same name in
     ``store.schema``; empty tables are allowed. ``ingested_ns`` and the ``resolved_agent_*`` columns
-    are filled by the writer, whatever the batch holds."""
+    are filled by the writer, whatever the batch holds.
 
-    spans: pa.Table = field(default_factory=lambda: schema.SPANS.empty_table())
-    span_events: pa.Table = field(default_factory=lambda: schema.SPAN_EVENTS.empty_table())
-    span_links: pa.Table = field(default_factory=lambda: schema.SPAN_LINKS.empty_table())
-    logs: pa.Table = field(default_factory=lambda: schema.LOGS.empty_table())
-    metrics: pa.Table = field(default_factory=lambda: schema.METRICS.empty_table())
+    ``conformed`` is a promise, not a check: True means the tables are exactly what
+    ``store.ingest.conform_batch`` returned (which sets it), so the writer does not conform them
+    again. Only ``conform_batch`` and faithful copies of its output (the decode pool's Arrow IPC
+    round trip) set it; ``dataclasses.replace`` keeps it, so pass ``conformed=False`` when replacing
+    a table. It takes no part in equality: a batch equals its conformed copy when the tables do."""
+
+    spans: pa.Table = field(default_factory=_empty(schema.SPANS))
+    span_events: pa.Table = field(default_factory=_empty(schema.SPAN_EVENTS))
+    span_links: pa.Table = field(default_factory=_empty(schema.SPAN_LINKS))
+    logs: pa.Table = field(default_factory=_empty(schema.LOGS))
+    metrics: pa.Table = field(default_factory=_empty(schema.METRICS))
+    conformed: bool = field(default=False, compare=False, kw_only=True)
 
     @property
     def item_count(self) -> int:

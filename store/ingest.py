@@ -67,11 +67,12 @@ def conform(table: pa.Table, name: str) -> pa.Table:
 
 
 def conform_batch(batch: IngestBatch) -> IngestBatch:
-    """``conform`` every table of ``batch`` and resolve the agents it can resolve by itself (runs
-    in the caller's thread, off the writer thread)."""
+    """``conform`` every table of ``batch`` and resolve the agents it can resolve by itself. Pure,
+    so it runs off the writer thread: in the caller's thread, or in a decode worker process. The
+    result is marked ``conformed`` and ``DuckStoreWriter.write`` takes it as it is."""
     tables = {name: conform(getattr(batch, name), name) for name in _BATCH_TABLES}
     tables["spans"] = resolve_batch_agents(tables["spans"])
-    return IngestBatch(**tables)
+    return IngestBatch(**tables, conformed=True)
 
 
 def conform_table(table: pa.Table, name: str) -> pa.Table:

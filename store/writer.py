@@ -109,7 +109,8 @@ class DuckStoreWriter:
     # -- public API -------------------------------------------------------------------------------
 
     def write(self, batch: IngestBatch, timeout: float | None = None) -> WriteResult:
-        batch = ingest.conform_batch(batch)
+        if not batch.conformed:  # e.g. conformed in a decode worker already
+            batch = ingest.conform_batch(batch)
         if batch.item_count == 0 and batch.span_events.num_rows == 0 and batch.span_links.num_rows == 0:
             return WriteResult(0, 0, 0, 0)
         job = _Job(items=batch.item_count, batch=batch, touched=ingest.touched_traces(batch))
