@@ -140,25 +140,30 @@ KEY_TABLE: dict[str, tuple[str, Callable[[Any], Any], int]] = {
 }
 
 
+#: ``KEY_TABLE`` for the hot loop: each spec also names the value type its converter returns
+#: unchanged (attribute strings for ``as_text``, int64s for ``as_int``), so that most values skip
+#: the call.
+_DISPATCH: dict[str, tuple[str, Callable[[Any], Any], int, type | None]] = {
+    key: (column, convert, rank, str if convert is as_text else int if convert is as_int else None)
+    for key, (column, convert, rank) in KEY_TABLE.items()
+}
+
+
 def apply_key_table(attrs: dict[str, Any], out: Out) -> None:
     """Fill ``out`` from the attributes ``KEY_TABLE`` knows. Columns already in ``out`` (set by a
     more specific convention) are kept."""
     ranks: dict[str, int] = {}
-    table = KEY_TABLE
+    spec_of = _DISPATCH.get
     for key, value in attrs.items():
-        spec = table.get(key)
+        spec = spec_of(key)
         if spec is None or value is None:
             continue
-        column, convert, rank = spec
+        column, convert, rank, unchanged = spec
         if column in out:
             previous = ranks.get(column)
             if previous is None or previous <= rank:
                 continue
-        # Most values already have the column's type (attribute ints are int64): skip the call.
-        if (type(value) is str and convert is as_text) or (type(value) is int and convert is as_int):
-            converted = value
-        else:
-            converted = convert(value)
+        converted = value if type(value) is unchanged else convert(value)
         if converted is not None:
             out[column] = converted
             ranks[column] = rank
@@ -255,6 +260,9 @@ def _from_events(span_events: Sequence[tuple[str, dict[str, Any]]], out: Out) ->
     put(out, "system_instructions", acc.system)
 
 
+_AGENT_NAME_KEYS = ("agent.name", "graph.node.name", "traceloop.entity.name")
+
+
 def agent_identity(attrs: dict[str, Any], name: str, out: Out) -> None:
     """Agent spans name their agent (gen_ai.agent.*, OpenInference ``agent.name`` /
     ``graph.node.*``, Traceloop ``traceloop.entity.name``, or the span name after the operation);
@@ -262,11 +270,14 @@ def agent_identity(attrs: dict[str, Any], name: str, out: Out) -> None:
     op = out.get("operation")
     if op not in AGENT_OPERATIONS:
         return
-    put(out, "agent_name", as_text(first(attrs, ("agent.name", "graph.node.name", "traceloop.entity.name"))))
-    put(out, "agent_id", as_text(attrs.get("graph.node.id")))
-    head, _, rest = name.partition(" ")
-    if head == op and rest:
-        put(out, "agent_name", rest)
+    # Each fallback is looked up only when the column is still empty (usually gen_ai.agent.* set it).
+    if out.get("agent_name") is None:
+        put(out, "agent_name", as_text(first(attrs, _AGENT_NAME_KEYS)))
+        head, _, rest = name.partition(" ")
+        if head == op and rest:
+            put(out, "agent_name", rest)
+    if out.get("agent_id") is None:
+        put(out, "agent_id", as_text(attrs.get("graph.node.id")))
 
 
 def system_fallback(out: Out) -> None:

@@ -41,13 +41,22 @@ _REQUIRED_KEY = {
 
 class JsonList(list[Any]):
     """A message list that arrived in the normalized shape already: ``text`` is its JSON as sent,
-    stored as is instead of being serialized again (the hot path for semconv >= 1.37 spans)."""
+    stored as is instead of being serialized again (the hot path for semconv >= 1.37 spans).
+    ``has_system`` / ``may_reason`` are noted while the shape is checked: False proves that
+    ``system_from_messages`` / ``reasoning_of`` find nothing, so the common span skips those walks.
+    Built by ``_canonical_messages`` only; never mutated (``events`` copies before extending)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("has_system", "may_reason", "text")
 
-    def __init__(self, items: list[Any], text: str) -> None:
-        super().__init__(items)
-        self.text = text
+    text: str
+    has_system: bool
+    may_reason: bool
+
+
+_SYSTEM_ROLES = ("system", "developer")
+_RENAMED = ""
+#: part type → the key a canonical part of that type must have, or ``_RENAMED`` (never canonical)
+_PART_RULES: dict[str, str] = {**dict.fromkeys(_RENAMED_PARTS, _RENAMED), **_REQUIRED_KEY}
 
 
 def _canonical_part(p: Any) -> bool:
@@ -60,19 +69,49 @@ def _canonical_part(p: Any) -> bool:
     return required is None or required in p
 
 
-def _canonical_messages(value: Any) -> bool:
+def _canonical_messages(value: Any, text: str) -> JsonList | None:
+    """``value`` (``text`` parsed by orjson) as a ``JsonList`` when it is a non-empty list of
+    messages in the normalized shape already (each part one ``_canonical_part`` accepts, which
+    ``normalize_part`` returns as is), else None. The same walk sets the ``JsonList`` flags.
+
+    It runs on every message attribute of every span, hence subscripts instead of ``get`` plus
+    type checks: on parsed JSON a missing key raises KeyError and a non-object TypeError, and
+    both mean "not canonical"."""
     if type(value) is not list or not value:
-        return False
-    for m in value:
-        if type(m) is not dict or type(m.get("role")) is not str:
-            return False
-        parts = m.get("parts")
-        if type(parts) is not list:
-            return False
-        for p in parts:
-            if not _canonical_part(p):
-                return False
-    return True
+        return None
+    has_system = may_reason = False
+    try:
+        for m in value:
+            role = m["role"]
+            parts = m.get("parts")  # get: OpenAI-style messages have none, and raising is slow
+            if type(role) is not str or type(parts) is not list:
+                return None
+            if role in _SYSTEM_ROLES:
+                has_system = True
+            for p in parts:
+                kind = p["type"]
+                if type(kind) is not str:
+                    return None
+                rule = _PART_RULES.get(kind)
+                if rule is None:
+                    continue  # a part type kept as sent
+                if rule == _RENAMED:
+                    return None
+                content = p[rule]  # the key this part type requires
+                if kind == "text":
+                    # reasoning_of reads <think> blocks of text parts. Looking for "<" first
+                    # (memchr) is ~10x cheaper than the substring search and settles most texts.
+                    if isinstance(content, str) and "<" in content and "<think" in content:
+                        may_reason = True
+                elif kind == "reasoning":
+                    may_reason = True
+    except (KeyError, TypeError):
+        return None
+    messages = JsonList(value)
+    messages.text = text
+    messages.has_system = has_system
+    messages.may_reason = may_reason
+    return messages
 
 
 _THINK_OPEN = re.compile(r"<(think|thinking)>")
@@ -141,13 +180,15 @@ def normalize_part(p: Any) -> Part:
 
 def _parts_of_content(content: Any) -> list[Part]:
     content = loads_lenient(content)
+    if isinstance(content, str):  # plain text, the common case
+        return [{"type": "text", "content": content}]
     if content is None:
         return []
     if isinstance(content, list):
         return [normalize_part(p) for p in content]
     if isinstance(content, dict) and "type" in content:
         return [normalize_part(content)]
-    return [{"type": "text", "content": content if isinstance(content, str) else loads_lenient(content)}]
+    return [{"type": "text", "content": content}]  # a scalar (loads_lenient returns non-text as is)
 
 
 def normalize_message(m: Any, default_role: str) -> Message:
@@ -199,10 +240,15 @@ def _flatten_text(parts: list[Part]) -> Any:
 def normalize_messages(value: Any, default_role: str) -> list[Message] | None:
     """A messages attribute (JSON text, AnyValue array/map, or plain text) as a semconv message
     list; ``None`` when there is nothing."""
-    text = value if isinstance(value, str) else None
-    value = loads_lenient(value)
-    if text is not None and value is not text and _canonical_messages(value):
-        return JsonList(value, text)
+    if isinstance(value, str):
+        text = value
+        value = loads_lenient(text)
+        if value is not text:
+            canonical = _canonical_messages(value, text)
+            if canonical is not None:
+                return canonical
+    if isinstance(value, list):  # JSON or AnyValue array: the common case
+        return [normalize_message(m, default_role) for m in value] if value else None
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, dict):
@@ -231,7 +277,7 @@ def normalize_system(value: Any) -> list[Part] | None:
 
 def system_from_messages(messages: list[Message] | None) -> list[Part] | None:
     """System-role input messages' parts: where older conventions keep system instructions."""
-    if not messages:
+    if not messages or (type(messages) is JsonList and not messages.has_system):
         return None
     parts = [p for m in messages if m.get("role") in ("system", "developer") for p in m["parts"]]
     return parts or None
@@ -240,7 +286,7 @@ def system_from_messages(messages: list[Message] | None) -> list[Part] | None:
 def reasoning_of(messages: list[Message] | None) -> str | None:
     """The reasoning an output carries: reasoning parts, then ``<think>`` blocks of text parts
     (the text itself is kept as sent). Joined by blank lines; ``None`` when there is none."""
-    if not messages:
+    if not messages or (type(messages) is JsonList and not messages.may_reason):
         return None
     found: list[str] = []
     for m in messages:
@@ -249,7 +295,7 @@ def reasoning_of(messages: list[Message] | None) -> str | None:
             content = p.get("content")
             if kind == "reasoning" and content:
                 found.append(content if isinstance(content, str) else str(content))
-            elif kind == "text" and isinstance(content, str) and "<think" in content:
+            elif kind == "text" and isinstance(content, str) and "<" in content and "<think" in content:
                 found.extend(think_blocks(content))
     return "\n\n".join(found) if found else None
 

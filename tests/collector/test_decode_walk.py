@@ -25,11 +25,11 @@ from collector.decode.walk import walk_bytes, walk_message
 from tests.collector.fixtures.decode_support import Bytes, any_value
 
 
-
 def test_the_compiled_walker_is_built() -> None:
     """`pip install -e .` compiles it (setup.py); without a C compiler the install still succeeds
     and the decoder runs on the protobuf library alone, several times slower."""
     assert walk.COMPILED, "collector/decode/_wire.c was not compiled: reinstall with a C compiler"
+
 
 CORPUS = Path(__file__).resolve().parents[2] / "sample_traces" / "corpus"
 
