@@ -2,7 +2,8 @@
 OTLP/gRPC and OTLP/HTTP to a real `faultlens serve` process.
 
 Prints, per protocol: acknowledged spans/s, spans/s until queryable (the last span visible through
-`faultlens sql`'s read path), bytes stored per span and the server's peak RSS. Figures from one run
+`faultlens sql`'s read path), bytes stored per span, the server's peak RSS, and the CPU time per span
+of the server process and of its decode worker processes (where the two cores went). Figures from one run
 on one machine are comparable with each other, not across machines.
 
     python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4]
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import queue
 import random
 import re
@@ -106,7 +108,10 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
     return trace_service_pb2.ExportTraceServiceRequest(resource_spans=resource_spans).SerializeToString()
 
 
-def start_server(db: Path, decode_workers: int) -> tuple[subprocess.Popen[str], int, int]:
+def start_server(
+    db: Path, decode_workers: int, db_threads: int | None = None
+) -> tuple[subprocess.Popen[str], int, int]:
+    threads = ["--db-threads", str(db_threads)] if db_threads else []  # else serve's default
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -122,6 +127,7 @@ def start_server(db: Path, decode_workers: int) -> tuple[subprocess.Popen[str], 
             "--no-analysis",
             "--decode-workers",
             str(decode_workers),
+            *threads,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -206,6 +212,26 @@ def wait_queryable(db: Path, expected: int, t_start: float) -> float:
         time.sleep(0.01)
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server process and by its child processes (decode workers)."""
+    children = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children += _cpu_seconds(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return _cpu_seconds(pid), children
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -213,12 +239,20 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _threads(value: str) -> int | None:
+    return None if value == "default" else int(value)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=120)
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--inflight", type=int, default=4)
+    ap.add_argument("--protocols", default="grpc,http", help="comma-separated: grpc, http")
     ap.add_argument("--decode-workers", default="0,2", help="comma-separated values to compare")
+    ap.add_argument(
+        "--db-threads", default="default", help="comma-separated DuckDB thread counts ('default': serve's)"
+    )
     args = ap.parse_args()
     rng = random.Random(7)
     bodies = [make_request(rng, args.batch, i) for i in range(args.requests)]
@@ -228,33 +262,52 @@ def main() -> None:
         f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
         f"{args.inflight} in flight"
     )
-    results: dict[tuple[str, int], tuple[float, float, float, float]] = {}
-    configs = [(p, int(w)) for w in args.decode_workers.split(",") for p in ("grpc", "http")]
-    for protocol, workers in configs:
+    Config = tuple[str, int, int | None]
+    results: dict[Config, tuple[float, float, float, float, float, float]] = {}
+    configs: list[Config] = [
+        (p, int(w), _threads(t))
+        for t in args.db_threads.split(",")
+        for w in args.decode_workers.split(",")
+        for p in args.protocols.split(",")
+    ]
+    for protocol, workers, threads in configs:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"
-            proc, gport, hport = start_server(db, workers)
+            proc, gport, hport = start_server(db, workers, threads)
             try:
+                main0, workers0 = server_cpu(proc.pid)
                 t_start = time.perf_counter()
                 ack = send_all(protocol, gport if protocol == "grpc" else hport, bodies, args.inflight)
                 queryable = wait_queryable(db, total, t_start)
+                main1, workers1 = server_cpu(proc.pid)
                 rss = peak_rss_mb(proc.pid)
             finally:
                 proc.terminate()
                 proc.wait(60)
             size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
-            results[(protocol, workers)] = (total / ack, total / queryable, size / total, rss)
+            results[(protocol, workers, threads)] = (
+                total / ack,
+                total / queryable,
+                size / total,
+                rss,
+                (main1 - main0) / total * 1e6,
+                (workers1 - workers0) / total * 1e6,
+            )
     print(
-        f"{'protocol':<8} {'decode workers':>14} {'acked spans/s':>14} {'queryable spans/s':>18} "
-        f"{'bytes/span':>11} {'peak RSS MB':>12}"
+        f"{'protocol':<8} {'decode workers':>14} {'db threads':>10} {'acked spans/s':>14} "
+        f"{'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12} {'CPU us/span: server':>20} "
+        f"{'decode workers':>15}"
     )
-    for (protocol, workers), (acked, q, bps, rss) in results.items():
-        print(f"{protocol:<8} {workers:>14} {acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f}")
-    base = results[configs[0]][1]
-    for key, value in results.items():
+    for (protocol, workers, threads), (acked, q, bps, rss, cpu_main, cpu_workers) in results.items():
         print(
-            f"queryable throughput {key[0]} with {key[1]} decode workers, relative to the first row: "
-            f"{value[1] / base:.2f}"
+            f"{protocol:<8} {workers:>14} {threads or 'default':>10} {acked:>14,.0f} {q:>18,.0f} "
+            f"{bps:>11,.0f} {rss:>12,.0f} {cpu_main:>20.1f} {cpu_workers:>15.1f}"
+        )
+    base = results[configs[0]][1]
+    for (protocol, workers, threads), value in results.items():
+        print(
+            f"queryable throughput {protocol}, {workers} decode workers, db threads {threads or 'default'}, "
+            f"relative to the first row: {value[1] / base:.2f}"
         )
 
 

@@ -15,6 +15,7 @@ from collector.config import ReceiverConfig
 from faultlens.app import AnalysisConfig, FaultlensServer, ServeConfig
 from faultlens.errors import cli_errors
 from faultlens.options import db_option, receiver_options
+from store.config import StoreConfig
 
 
 def build_server(
@@ -28,6 +29,7 @@ def build_server(
     analysis: bool,
     quiet_seconds: float,
     decode_workers: int = 0,
+    db_threads: int | None = None,
 ) -> FaultlensServer:
     receivers = ReceiverConfig(
         host=host,
@@ -42,6 +44,7 @@ def build_server(
         ServeConfig(
             db=Path(db),
             receivers=receivers,
+            store=StoreConfig(threads=db_threads),
             analysis=AnalysisConfig(enabled=analysis, quiet_seconds=quiet_seconds),
         )
     )
@@ -93,6 +96,14 @@ def announce(server: FaultlensServer, db: str) -> None:
     type=int,
     help="Processes that decode requests beside the receivers (0: decode in the request's thread).",
 )
+@click.option(
+    "--db-threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="DuckDB worker threads for the store. One keeps ingest cheapest: a parallel INSERT of "
+    "small batches costs more CPU than it saves (bench/ingest.py --db-threads 1,2).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def command(
     db: str,
@@ -105,6 +116,7 @@ def command(
     analysis: bool,
     quiet_seconds: float,
     decode_workers: int,
+    db_threads: int,
     verbose: bool,
 ) -> None:
     """Receive OTLP traces, logs and metrics (gRPC and HTTP) into the DuckDB store.
@@ -117,7 +129,17 @@ def command(
     )
     with cli_errors():
         server = build_server(
-            db, host, grpc_port, http_port, token, tls_cert, tls_key, analysis, quiet_seconds, decode_workers
+            db,
+            host,
+            grpc_port,
+            http_port,
+            token,
+            tls_cert,
+            tls_key,
+            analysis,
+            quiet_seconds,
+            decode_workers,
+            db_threads,
         )
         server.start()
     try:
