@@ -109,9 +109,10 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
 
 
 def start_server(
-    db: Path, decode_workers: int, db_threads: int | None = None
+    db: Path, decode_workers: int, db_threads: int | None = None, handoff: str = "shared-memory"
 ) -> tuple[subprocess.Popen[str], int, int]:
     threads = ["--db-threads", str(db_threads)] if db_threads else []  # else serve's default
+    threads.append("--decode-pipes" if handoff == "pipes" else "--decode-shared-memory")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -253,6 +254,11 @@ def main() -> None:
     ap.add_argument(
         "--db-threads", default="default", help="comma-separated DuckDB thread counts ('default': serve's)"
     )
+    ap.add_argument(
+        "--handoff",
+        default="shared-memory",
+        help="comma-separated ways requests reach the decode workers: shared-memory, pipes",
+    )
     args = ap.parse_args()
     rng = random.Random(7)
     bodies = [make_request(rng, args.batch, i) for i in range(args.requests)]
@@ -262,18 +268,19 @@ def main() -> None:
         f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
         f"{args.inflight} in flight"
     )
-    Config = tuple[str, int, int | None]
+    Config = tuple[str, int, int | None, str]
     results: dict[Config, tuple[float, float, float, float, float, float]] = {}
     configs: list[Config] = [
-        (p, int(w), _threads(t))
+        (p, int(w), _threads(t), h)
+        for h in args.handoff.split(",")
         for t in args.db_threads.split(",")
         for w in args.decode_workers.split(",")
         for p in args.protocols.split(",")
     ]
-    for protocol, workers, threads in configs:
+    for protocol, workers, threads, handoff in configs:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"
-            proc, gport, hport = start_server(db, workers, threads)
+            proc, gport, hport = start_server(db, workers, threads, handoff)
             try:
                 main0, workers0 = server_cpu(proc.pid)
                 t_start = time.perf_counter()
@@ -285,7 +292,7 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(60)
             size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
-            results[(protocol, workers, threads)] = (
+            results[(protocol, workers, threads, handoff)] = (
                 total / ack,
                 total / queryable,
                 size / total,
@@ -294,20 +301,21 @@ def main() -> None:
                 (workers1 - workers0) / total * 1e6,
             )
     print(
-        f"{'protocol':<8} {'decode workers':>14} {'db threads':>10} {'acked spans/s':>14} "
+        f"{'protocol':<8} {'decode workers':>14} {'hand-off':>13} {'db threads':>10} {'acked spans/s':>14} "
         f"{'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12} {'CPU us/span: server':>20} "
         f"{'decode workers':>15}"
     )
-    for (protocol, workers, threads), (acked, q, bps, rss, cpu_main, cpu_workers) in results.items():
+    for (protocol, workers, threads, handoff), (acked, q, bps, rss, cpu_main, cpu_workers) in results.items():
         print(
-            f"{protocol:<8} {workers:>14} {threads or 'default':>10} {acked:>14,.0f} {q:>18,.0f} "
+            f"{protocol:<8} {workers:>14} {handoff if workers else '-':>13} {threads or 'default':>10} "
+            f"{acked:>14,.0f} {q:>18,.0f} "
             f"{bps:>11,.0f} {rss:>12,.0f} {cpu_main:>20.1f} {cpu_workers:>15.1f}"
         )
     base = results[configs[0]][1]
-    for (protocol, workers, threads), value in results.items():
+    for (protocol, workers, threads, handoff), value in results.items():
         print(
-            f"queryable throughput {protocol}, {workers} decode workers, db threads {threads or 'default'}, "
-            f"relative to the first row: {value[1] / base:.2f}"
+            f"queryable throughput {protocol}, {workers} decode workers ({handoff}), db threads "
+            f"{threads or 'default'}, relative to the first row: {value[1] / base:.2f}"
         )
 
 

@@ -25,6 +25,7 @@ class ReceiverConfig:
     write_timeout_s: float = 30.0  # how long a request waits for its commit
     grpc_workers: int = 16
     decode_workers: int = 0  # processes that decode beside the receivers; 0 decodes in the request's thread
+    decode_shared_memory: bool = True  # hand bodies and tables to/from them through tmpfs files
     max_http_inflight: int = 64  # concurrent OTLP/HTTP requests; beyond it: 503 + Retry-After, body unread
 
     def validate(self) -> ReceiverConfig:

@@ -4,8 +4,10 @@ of sharing one interpreter lock with them.
 A worker parses and decodes the request, then runs ``store.ingest.conform_batch`` on it (pure, and
 otherwise a per-span Python pass in the server process), and answers with the batch's tables as
 Arrow IPC streams rather than pickled tables: cheaper to write in the worker, and the server reads
-them without a copy. ``DecodePool.decode`` rebuilds the ``Decoded``, its batch marked ``conformed``
-so the writer takes it as it is. Workers are started with ``spawn`` (forking a process that runs grpc
+them without a copy. Bodies and answers travel through files in shared memory
+(``collector.handoff``) where there is a tmpfs, else as bytes through the pool's pipes.
+``DecodePool.decode`` rebuilds the ``Decoded``, its batch marked ``conformed`` so the writer takes it
+as it is. Workers are started with ``spawn`` (forking a process that runs grpc
 threads is unsafe) and leave when the server does. A malformed payload raises
 ``MalformedPayload`` in the caller as it would in-thread; a dead worker raises
 ``DecodePoolBroken``.
@@ -23,9 +25,10 @@ from dataclasses import dataclass, fields
 
 import pyarrow as pa
 
-from collector import decode
+from collector import decode, handoff
 from collector.decode import Format, Signal, parse_and_decode
 from collector.errors import CollectorError
+from collector.handoff import HandoffDir
 from store.api import IngestBatch
 from store.ingest import conform_batch
 
@@ -51,40 +54,77 @@ def _exit_with_parent(parent_pid: int) -> None:
 @dataclass(frozen=True)
 class _Answer:
     """What a worker sends back: each table of the conformed batch as one Arrow IPC stream (None
-    when empty), in ``_TABLES`` order, and the ``Decoded``'s rejection fields."""
+    when empty), in ``_TABLES`` order - as bytes, or as (start, end) ranges of the hand-off ``file``
+    - and the ``Decoded``'s rejection fields."""
 
-    tables: tuple[bytes | None, ...]
+    tables: tuple[bytes | tuple[int, int] | None, ...]
     rejected: int
     error_message: str | None
+    file: str | None = None
 
 
-def _to_ipc(table: pa.Table) -> bytes | None:
-    if table.num_rows == 0:
-        return None
-    sink = pa.BufferOutputStream()
+def _write_stream(sink: pa.NativeFile, table: pa.Table) -> None:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
+
+
+def _to_ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    _write_stream(sink, table)
     data: bytes = sink.getvalue().to_pybytes()
     return data
 
 
-def _decode_in_worker(signal: Signal, body: bytes, fmt: Format) -> _Answer:
-    decoded = parse_and_decode(signal, body, fmt)
+def _to_file(directory: str, tables: list[pa.Table | None]) -> _Answer | None:
+    """The non-empty ``tables`` as IPC streams one after the other in a new hand-off file; None
+    when the file system refuses (the caller answers with bytes)."""
+    path = handoff.new_path(directory)
+    ranges: list[tuple[int, int] | None] = []
+    try:
+        with pa.OSFile(path, "wb") as sink:
+            for table in tables:
+                if table is None:
+                    ranges.append(None)
+                    continue
+                start = sink.tell()
+                _write_stream(sink, table)
+                ranges.append((start, sink.tell()))
+    except OSError:
+        handoff.discard(path)
+        return None
+    return _Answer(tables=tuple(ranges), rejected=0, error_message=None, file=path)
+
+
+def _decode_in_worker(signal: Signal, body: bytes | str, fmt: Format, directory: str | None) -> _Answer:
+    """Decode ``body`` (bytes, or the path of a hand-off file) and answer through ``directory``
+    when given (see ``_Answer``)."""
+    data: bytes | memoryview = memoryview(handoff.take(body)) if isinstance(body, str) else body
+    decoded = parse_and_decode(signal, data, fmt)
     batch = conform_batch(decoded.batch)
-    return _Answer(
-        tables=tuple(_to_ipc(getattr(batch, name)) for name in _TABLES),
-        rejected=decoded.rejected,
-        error_message=decoded.error_message,
-    )
+    tables = [t if t.num_rows else None for t in (getattr(batch, name) for name in _TABLES)]
+    answer = None
+    if directory is not None and any(t is not None for t in tables):
+        answer = _to_file(directory, tables)
+    if answer is None:
+        answer = _Answer(
+            tables=tuple(None if t is None else _to_ipc(t) for t in tables), rejected=0, error_message=None
+        )
+    return _Answer(answer.tables, decoded.rejected, decoded.error_message, answer.file)
 
 
 def _from_answer(answer: _Answer) -> decode.Decoded:
-    # py_buffer wraps the bytes, and the tables read from it reference them: no copy.
-    tables = {
-        name: pa.ipc.open_stream(pa.py_buffer(data)).read_all()
-        for name, data in zip(_TABLES, answer.tables, strict=True)
-        if data is not None
-    }
+    # The tables reference the bytes or the file's mapping: no copy.
+    whole = handoff.take(answer.file) if answer.file is not None else None
+    tables = {}
+    for name, part in zip(_TABLES, answer.tables, strict=True):
+        if part is None:
+            continue
+        if isinstance(part, bytes):
+            source = pa.py_buffer(part)
+        else:
+            assert whole is not None
+            source = whole.slice(part[0], part[1] - part[0])
+        tables[name] = pa.ipc.open_stream(source).read_all()
     return decode.Decoded(
         batch=IngestBatch(**tables, conformed=True),
         rejected=answer.rejected,
@@ -93,7 +133,8 @@ def _from_answer(answer: _Answer) -> decode.Decoded:
 
 
 class DecodePool:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, shared_memory: bool = True) -> None:
+        self._dir = HandoffDir.create() if shared_memory else None
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -101,16 +142,34 @@ class DecodePool:
             initargs=(os.getpid(),),
         )
         # Start the workers now (imports take a second), not on the first request.
-        for f in [self._pool.submit(_decode_in_worker, "traces", b"", "protobuf") for _ in range(workers)]:
+        warm = [self._pool.submit(_decode_in_worker, "traces", b"", "protobuf", None) for _ in range(workers)]
+        for f in warm:
             f.result()
+
+    @property
+    def shared_memory(self) -> bool:
+        """Whether payloads travel through shared-memory files (else through the pool's pipes)."""
+        return self._dir is not None
 
     def decode(self, signal: Signal, body: bytes, fmt: Format) -> decode.Decoded:
         """``parse_and_decode`` in a worker; the batch comes back conformed (``conform_batch``)."""
+        directory = str(self._dir.path) if self._dir is not None else None
+        sent: bytes | str = body
+        if directory is not None:
+            try:
+                sent = handoff.write_file(directory, [body])
+            except OSError:
+                sent = body  # a full tmpfs: this one goes through the pipe
         try:
-            answer = self._pool.submit(_decode_in_worker, signal, body, fmt).result()
+            answer = self._pool.submit(_decode_in_worker, signal, sent, fmt, directory).result()
         except BrokenProcessPool as e:
             raise DecodePoolBroken("a decode worker died; retry the request") from e
+        finally:
+            if isinstance(sent, str):
+                handoff.discard(sent)  # normally taken (unlinked) by the worker already
         return _from_answer(answer)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._dir is not None:
+            self._dir.close()

@@ -65,7 +65,9 @@ class FaultlensServer:
             self.writer = DuckStoreWriter(cfg.db, cfg.store)
             self.query_server = QueryServer(self.writer, routes=_analysis_routes(self.writer))
             if cfg.receivers.decode_workers:
-                self.decode_pool = DecodePool(cfg.receivers.decode_workers)
+                self.decode_pool = DecodePool(
+                    cfg.receivers.decode_workers, shared_memory=cfg.receivers.decode_shared_memory
+                )
             self.service = ExportService(self.writer, cfg.receivers, self.decode_pool)
             if cfg.receivers.grpc_port != -1:
                 self.grpc = GrpcReceiver(cfg.receivers, self.service)

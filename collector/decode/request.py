@@ -15,14 +15,14 @@ from collector.decode.walk import walk_bytes
 Signal = Literal["traces", "logs", "metrics"]
 
 
-def parse_and_decode(signal: Signal, body: bytes, fmt: Format) -> Decoded:
+def parse_and_decode(signal: Signal, body: bytes | memoryview, fmt: Format) -> Decoded:
     """Parse ``body`` as ``signal``'s export request and decode it (``MalformedPayload`` if it is
-    not one)."""
+    not one). A memoryview (a memory-mapped body) is copied only where a parser needs bytes."""
     if signal == "traces":
         resources = walk_bytes(body) if fmt == "protobuf" else None
         if resources is not None:
             return decode_resources(resources)
-        return decode_traces(parse_traces(body, fmt))
+        return decode_traces(parse_traces(bytes(body), fmt))
     if signal == "logs":
-        return decode_logs(parse_logs(body, fmt))
-    return decode_metrics(parse_metrics(body, fmt))
+        return decode_logs(parse_logs(bytes(body), fmt))
+    return decode_metrics(parse_metrics(bytes(body), fmt))

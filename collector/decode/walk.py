@@ -47,7 +47,7 @@ Resource = tuple[Attrs, list[Scope]]
 COMPILED = _wire is not None
 
 
-def walk_bytes(body: bytes) -> list[Resource] | None:
+def walk_bytes(body: bytes | memoryview) -> list[Resource] | None:
     """The request in ``body`` (protobuf), or None when the compiled walker is absent or refuses
     it (then parse it with the protobuf library and use ``walk_message``)."""
     if _wire is None:

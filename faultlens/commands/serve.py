@@ -30,6 +30,7 @@ def build_server(
     quiet_seconds: float,
     decode_workers: int = 0,
     db_threads: int | None = None,
+    shared_memory: bool = True,
 ) -> FaultlensServer:
     receivers = ReceiverConfig(
         host=host,
@@ -39,6 +40,7 @@ def build_server(
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
         decode_workers=decode_workers,
+        decode_shared_memory=shared_memory,
     )
     return FaultlensServer(
         ServeConfig(
@@ -104,6 +106,12 @@ def announce(server: FaultlensServer, db: str) -> None:
     help="DuckDB worker threads for the store. One keeps ingest cheapest: a parallel INSERT of "
     "small batches costs more CPU than it saves (bench/ingest.py --db-threads 1,2).",
 )
+@click.option(
+    "--decode-shared-memory/--decode-pipes",
+    default=True,
+    hidden=True,
+    help="How requests reach the decode workers (for comparing them in bench/ingest.py).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def command(
     db: str,
@@ -117,6 +125,7 @@ def command(
     quiet_seconds: float,
     decode_workers: int,
     db_threads: int,
+    decode_shared_memory: bool,
     verbose: bool,
 ) -> None:
     """Receive OTLP traces, logs and metrics (gRPC and HTTP) into the DuckDB store.
@@ -140,6 +149,7 @@ def command(
             quiet_seconds,
             decode_workers,
             db_threads,
+            decode_shared_memory,
         )
         server.start()
     try:

@@ -23,9 +23,13 @@ from tests.store.conftest import fixture_names, load_fixture
 TABLES = ("spans", "span_events", "span_links", "logs", "metrics")
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[DecodePool]:
-    p = DecodePool(1)
+@pytest.fixture(scope="module", params=["shared-memory", "pipes"])
+def pool(request: pytest.FixtureRequest) -> Iterator[DecodePool]:
+    """Every test runs with both hand-offs: tmpfs files and the pool's pipes."""
+    p = DecodePool(1, shared_memory=request.param == "shared-memory")
+    if request.param == "shared-memory" and not p.shared_memory:
+        p.close()
+        pytest.skip("no tmpfs at /dev/shm here")
     yield p
     p.close()
 
@@ -149,3 +153,27 @@ def test_malformed_payload_raises_in_the_caller(pool: DecodePool) -> None:
         pool.decode("traces", b"\xff\xff\xff not protobuf", "protobuf")
     body = multi_agent_request(traces=1).SerializeToString()
     assert pool.decode("traces", body, "protobuf").batch.spans.num_rows == 6  # the pool still works
+
+
+def test_a_full_tmpfs_falls_back_to_the_pipes() -> None:
+    """When the hand-off directory cannot take a file (here: it is gone), requests still decode."""
+    p = DecodePool(1, shared_memory=True)
+    try:
+        if not p.shared_memory:
+            pytest.skip("no tmpfs at /dev/shm here")
+        assert p._dir is not None
+        p._dir.close()  # every write into it now fails, in the server and in the worker
+        body = multi_agent_request(traces=1).SerializeToString()
+        assert_same_as_in_thread(p.decode("traces", body, "protobuf"), "traces", body, "protobuf")
+    finally:
+        p.close()
+
+
+def test_no_hand_off_file_is_left_behind(pool: DecodePool) -> None:
+    body = multi_agent_request(traces=2).SerializeToString()
+    for _ in range(3):
+        pool.decode("traces", body, "protobuf")
+    with pytest.raises(MalformedPayload):
+        pool.decode("traces", b"\xff\xff not protobuf", "protobuf")
+    if pool._dir is not None:
+        assert list(pool._dir.path.iterdir()) == []
