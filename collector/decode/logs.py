@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 
 from collector.decode import events as ev
 from collector.decode.messages import reasoning_of
-from collector.decode.result import Decoded
+from collector.decode.result import Decoded, Rejections
 from collector.decode.traces import MAX_I64
 from collector.decode.values import any_value, as_text, attributes, dumps, dumps_or_none
 from store import schema
@@ -48,8 +48,11 @@ def _event_columns(name: str | None, attrs: dict[str, Any], body: Any) -> tuple[
 
 
 def decode_logs(request: ExportLogsServiceRequest) -> Decoded:
-    """Decode every log record of ``request`` (see the module docstring). Never raises on content."""
+    """Decode every log record of ``request`` (see the module docstring). Never raises on content:
+    a GenAI event whose content cannot be normalized is kept without the message columns, and the
+    response's ``error_message`` warns about it."""
     cols: dict[str, list[Any]] = {name: [] for name in schema.LOGS.names}
+    warnings = Rejections()
     for rl in request.resource_logs:
         res_attrs = attributes(rl.resource.attributes)
         res_json = dumps(res_attrs)
@@ -79,10 +82,18 @@ def decode_logs(request: ExportLogsServiceRequest) -> Decoded:
                 cols["service_name"].append(service)
                 cols["resource_attributes"].append(res_json)
                 cols["scope_name"].append(scope_name)
-                inp, out, system, reasoning = _event_columns(event_name, attrs, body)
+                try:
+                    inp, out, system, reasoning = _event_columns(event_name, attrs, body)
+                except Exception as e:  # pathological nesting: keep the record, raw
+                    warnings.warn(f"log record {event_name}: content not normalized ({type(e).__name__})")
+                    inp = out = system = reasoning = None
                 cols["input_messages"].append(inp)
                 cols["output_messages"].append(out)
                 cols["system_instructions"].append(system)
                 cols["reasoning"].append(reasoning)
     cols["ingested_ns"] = [None] * len(cols["log_id"])
-    return Decoded(batch=IngestBatch(logs=pa.table(cols, schema=schema.LOGS)), rejected=0, error_message=None)
+    return Decoded(
+        batch=IngestBatch(logs=pa.table(cols, schema=schema.LOGS)),
+        rejected=0,
+        error_message=warnings.message("log records"),
+    )

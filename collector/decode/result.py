@@ -19,20 +19,30 @@ class Decoded:
 
 
 class Rejections:
-    """Counts rejected items and keeps the first few distinct reasons for the error message."""
+    """Counts rejected items and keeps the first few distinct reasons for the error message; also
+    keeps warnings about items stored but not fully decoded (OTLP allows ``error_message`` with
+    nothing rejected, as a warning)."""
 
     _MAX_REASONS = 3
 
     def __init__(self) -> None:
         self.count = 0
         self._reasons: list[str] = []
+        self._warnings: list[str] = []
 
     def add(self, reason: str) -> None:
         self.count += 1
         if len(self._reasons) < self._MAX_REASONS and reason not in self._reasons:
             self._reasons.append(reason)
 
+    def warn(self, warning: str) -> None:
+        if len(self._warnings) < self._MAX_REASONS and warning not in self._warnings:
+            self._warnings.append(warning)
+
     def message(self, unit: str) -> str | None:
-        if not self.count:
-            return None
-        return f"rejected {self.count} {unit}: " + "; ".join(self._reasons)
+        parts = []
+        if self.count:
+            parts.append(f"rejected {self.count} {unit}: " + "; ".join(self._reasons))
+        if self._warnings:
+            parts.append("stored with warnings: " + "; ".join(self._warnings))
+        return " | ".join(parts) or None

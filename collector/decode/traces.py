@@ -12,6 +12,8 @@ do not fit the int8 columns become 0.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +25,8 @@ from collector.decode.values import as_text, dumps
 from collector.decode.walk import Event, Link, Resource, walk_message
 from store import schema
 from store.api import IngestBatch
+
+log = logging.getLogger(__name__)
 
 _ZERO8 = bytes(8)
 _ZERO16 = bytes(16)
@@ -116,7 +120,7 @@ def decode_resources(resources: list[Resource]) -> Decoded:
                 named_events = _events(span_events, tid, sid, events) if span_events else ()
                 if span_links:
                     _links(span_links, tid, sid, links)
-                a_norm(normalize_span(attrs, name, named_events))
+                a_norm(_normalized(attrs, name, named_events, sid, rejected))
             # Resource and scope columns are constant for the scope's spans: one extend each.
             count = len(norms) - before
             cols["service_name"].extend([service] * count)
@@ -137,6 +141,24 @@ def decode_resources(resources: list[Resource]) -> Decoded:
         span_links=pa.table(links, schema=schema.SPAN_LINKS),
     )
     return Decoded(batch=batch, rejected=rejected.count, error_message=rejected.message("spans"))
+
+
+def _normalized(
+    attrs: dict[str, Any],
+    name: str,
+    named_events: Sequence[tuple[str, dict[str, Any]]],
+    sid: str,
+    rejected: Rejections,
+) -> dict[str, Any]:
+    """``normalize_span``; a span it cannot read (values nested deeper than Python recurses, or a
+    shape no convention module expected) is kept with its raw attributes and no normalized
+    columns, and the response says so - it must not sink the other spans of its request."""
+    try:
+        return normalize_span(attrs, name, named_events)
+    except Exception as e:
+        log.warning("span %s stored without normalized columns: %r", sid, e)
+        rejected.warn(f"span {sid}: attributes not normalized ({type(e).__name__}), kept raw")
+        return {}
 
 
 def _events(

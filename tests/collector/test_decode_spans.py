@@ -154,3 +154,22 @@ def test_many_resources_and_scopes() -> None:
     rs.scope_spans.add().spans.append(span(span_id=b"\x00" * 7 + b"\x02"))
     got = [(r["span_id"][-1], r["service_name"], r["scope_name"]) for r in rows(decode_traces(req))]
     assert got == [("1", "a", "test.scope"), ("2", "b", None)]
+
+
+def test_a_span_too_deep_to_normalize_is_kept_raw_and_does_not_sink_its_request() -> None:
+    """Messages nested past Python's recursion limit: the span is stored with its raw attributes
+    and no normalized columns, the response warns, and the request's other spans are unaffected."""
+    deep = '{"message": ' * 990 + '"x"' + "}" * 990
+    poison = span(
+        {"gen_ai.operation.name": "chat", "gen_ai.input.messages": f"[{deep}]"},
+        span_id=bytes.fromhex("00000000000000aa"),
+    )
+    fine = span({"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"})
+    decoded = decode_traces(request(poison, fine))
+    assert decoded.rejected == 0
+    assert decoded.error_message is not None and "not normalized" in decoded.error_message
+    by_id = {r["span_id"]: r for r in rows(decoded)}
+    kept = by_id["00000000000000aa"]
+    assert kept["operation"] is None and kept["input_messages"] is None
+    assert orjson.loads(kept["attributes"])["gen_ai.input.messages"].startswith('[{"message"')
+    assert by_id[SPAN_ID.hex()]["request_model"] == "gpt-4o"
