@@ -1,12 +1,15 @@
 """Ingest benchmark: pre-serialized multi-agent GenAI requests (512 spans each, 4 in flight) sent over
 OTLP/gRPC and OTLP/HTTP to a real `faultlens serve` process.
 
-Prints, per protocol: acknowledged spans/s, spans/s until queryable (the last span visible through
-`faultlens sql`'s read path), bytes stored per span, the server's peak RSS, and the CPU time per span
-of the server process and of its decode worker processes (where the two cores went). Figures from one run
-on one machine are comparable with each other, not across machines.
+Prints, per protocol and server set-up: acknowledged spans/s, spans/s until queryable (the last span
+visible through `faultlens sql`'s read path), bytes stored per span, the server's peak RSS, and the
+CPU time per span of the server process and of its decode worker processes (where the two cores
+went). The default set-ups compare in-thread decoding, decode workers fed through pipes or through
+shared memory, and DuckDB with one thread or its default. Figures from one run on one machine are
+comparable with each other, not across machines.
 
-    python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4]
+    python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http]
+                           [--configs 0/-/1,2/pipes/1,2/shared-memory/default,2/shared-memory/1]
 """
 
 from __future__ import annotations
@@ -111,7 +114,8 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
 def start_server(
     db: Path, decode_workers: int, db_threads: int | None = None, handoff: str = "shared-memory"
 ) -> tuple[subprocess.Popen[str], int, int]:
-    threads = ["--db-threads", str(db_threads)] if db_threads else []  # else serve's default
+    # DuckDB's default is its own thread count (one per core), not serve's default of 1.
+    threads = ["--db-threads", str(db_threads or os.cpu_count() or 1)]
     threads.append("--decode-pipes" if handoff == "pipes" else "--decode-shared-memory")
     proc = subprocess.Popen(
         [
@@ -241,7 +245,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def _threads(value: str) -> int | None:
-    return None if value == "default" else int(value)
+    return None if value == "default" else int(value)  # None: DuckDB's default (one per core)
 
 
 def main() -> None:
@@ -250,14 +254,11 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--inflight", type=int, default=4)
     ap.add_argument("--protocols", default="grpc,http", help="comma-separated: grpc, http")
-    ap.add_argument("--decode-workers", default="0,2", help="comma-separated values to compare")
     ap.add_argument(
-        "--db-threads", default="default", help="comma-separated DuckDB thread counts ('default': serve's)"
-    )
-    ap.add_argument(
-        "--handoff",
-        default="shared-memory",
-        help="comma-separated ways requests reach the decode workers: shared-memory, pipes",
+        "--configs",
+        default="0/-/1,2/pipes/1,2/shared-memory/default,2/shared-memory/1",
+        help="comma-separated server set-ups to compare, each DECODE_WORKERS/HANDOFF/DB_THREADS "
+        "(HANDOFF: shared-memory or pipes; DB_THREADS: a number, or 'default' for DuckDB's own)",
     )
     args = ap.parse_args()
     rng = random.Random(7)
@@ -270,13 +271,10 @@ def main() -> None:
     )
     Config = tuple[str, int, int | None, str]
     results: dict[Config, tuple[float, float, float, float, float, float]] = {}
-    configs: list[Config] = [
-        (p, int(w), _threads(t), h)
-        for h in args.handoff.split(",")
-        for t in args.db_threads.split(",")
-        for w in args.decode_workers.split(",")
-        for p in args.protocols.split(",")
-    ]
+    configs: list[Config] = []
+    for spec in args.configs.split(","):
+        w, h, t = spec.split("/")
+        configs += [(p, int(w), _threads(t), h) for p in args.protocols.split(",")]
     for protocol, workers, threads, handoff in configs:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"

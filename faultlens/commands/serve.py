@@ -14,7 +14,7 @@ import click
 from collector.config import ReceiverConfig
 from faultlens.app import AnalysisConfig, FaultlensServer, ServeConfig
 from faultlens.errors import cli_errors
-from faultlens.options import db_option, receiver_options
+from faultlens.options import analysis_options, build_options, db_option, receiver_options
 from store.config import StoreConfig
 
 
@@ -31,6 +31,7 @@ def build_server(
     decode_workers: int = 0,
     db_threads: int | None = None,
     shared_memory: bool = True,
+    semantic_grounding: bool | None = None,
 ) -> FaultlensServer:
     receivers = ReceiverConfig(
         host=host,
@@ -47,7 +48,11 @@ def build_server(
             db=Path(db),
             receivers=receivers,
             store=StoreConfig(threads=db_threads),
-            analysis=AnalysisConfig(enabled=analysis, quiet_seconds=quiet_seconds),
+            analysis=AnalysisConfig(
+                enabled=analysis,
+                quiet_seconds=quiet_seconds,
+                options=build_options(semantic_grounding=semantic_grounding),
+            ),
         )
     )
 
@@ -104,7 +109,7 @@ def announce(server: FaultlensServer, db: str) -> None:
     show_default=True,
     type=click.IntRange(min=1),
     help="DuckDB worker threads for the store. One keeps ingest cheapest: a parallel INSERT of "
-    "small batches costs more CPU than it saves (bench/ingest.py --db-threads 1,2).",
+    "small batches costs more CPU than it saves (bench/ingest.py).",
 )
 @click.option(
     "--decode-shared-memory/--decode-pipes",
@@ -112,6 +117,7 @@ def announce(server: FaultlensServer, db: str) -> None:
     hidden=True,
     help="How requests reach the decode workers (for comparing them in bench/ingest.py).",
 )
+@analysis_options
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def command(
     db: str,
@@ -126,6 +132,7 @@ def command(
     decode_workers: int,
     db_threads: int,
     decode_shared_memory: bool,
+    semantic_grounding: bool | None,
     verbose: bool,
 ) -> None:
     """Receive OTLP traces, logs and metrics (gRPC and HTTP) into the DuckDB store.
@@ -150,6 +157,7 @@ def command(
             decode_workers,
             db_threads,
             decode_shared_memory,
+            semantic_grounding,
         )
         server.start()
     try:
