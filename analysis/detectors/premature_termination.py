@@ -8,7 +8,9 @@ Planned work that did not happen, before the trace's final answer (``common.fina
 - ``plan``: a numbered plan (two or more items) names declared tools that were never used;
 - ``instructed``: the system instructions or the task name a declared tool ("finish with
   post_journal") that never ran (verification tools aside: that is ``missing_verification``);
-- ``failed_step``: the answering agent's last step failed and the answer does not admit it.
+- ``failed_step``: the answering agent's last step failed and the answer does not admit it - unless
+  that step only read (a lookup, an enrichment), other steps of the agent succeeded, and the answer
+  does not speak of what the failed step was for: the answer then stands on the other sources.
 The origin is the final answer: where the work was (prematurely) declared done.
 """
 
@@ -18,11 +20,14 @@ import re
 from typing import Any, ClassVar
 
 from analysis.detectors.common import (
+    READ_VERBS,
     Row,
     clip,
     final_answer,
     finding,
+    is_side_effect_tool,
     is_verifier_name,
+    name_words,
     rows,
     tool_names_declared,
 )
@@ -213,4 +218,19 @@ class PrematureTermination:
         if not last.failed:
             return []
         label = last["tool_name"] or last["agent_name"] or last["name"]
+        if (
+            last.is_tool
+            and not is_side_effect_tool(label)
+            and any(not r.failed for r in own if r is not last)
+            and not _speaks_of(final.output_text(), label)
+        ):
+            return []  # an optional lookup failed; the answer rests on the steps that worked
         return [("failed_step", last, f"{label}: {clip(last.error_text(), 80)}")]
+
+
+def _speaks_of(answer: str, tool: str) -> bool:
+    """Whether ``answer`` names the subject of ``tool`` (``get_weather`` → "weather"): the words of
+    its name other than read verbs and filler, as words of the answer (plural or not)."""
+    subject = [w for w in name_words(tool) if w not in READ_VERBS and len(w) > 2 and not w.isdigit()]
+    words = set(name_words(answer))
+    return any(w in words or f"{w}s" in words or w.rstrip("s") in words for w in subject)

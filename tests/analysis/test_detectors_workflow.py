@@ -69,6 +69,37 @@ def test_completed_or_honest_answers_are_not_premature() -> None:
         assert PrematureTermination().detect(spec.trace()) == []
 
 
+def _trip(enrichment_failed: bool, answer: str, side_effect: bool = False) -> tuple[TraceSpec, str]:
+    """A planner looks up flights (works), then an optional enrichment call (weather, or a
+    booking when ``side_effect``) that may time out, then answers."""
+    ask = [text("user", "Plan my trip to Lisbon next week.")]
+    s = TraceSpec()
+    root = s.agent("planner", 0, 100)
+    s.tool("search_flights", 2, 4, root, {"to": "LIS"}, {"flights": ["TP123 09:40"]})
+    enrichment = "book_hotel" if side_effect else "get_weather_forecast"
+    status = {"status_code": 2, "error_type": "TimeoutError"} if enrichment_failed else {}
+    s.tool(enrichment, 5, 8, root, {"city": "Lisbon"}, None if enrichment_failed else {"ok": 1}, **status)
+    final = s.llm(9, 12, root, ask, [text("assistant", answer)])
+    return s, final
+
+
+def test_a_failed_optional_lookup_the_answer_does_not_rely_on_is_not_premature() -> None:
+    spec, _ = _trip(True, "Take flight TP123 at 09:40; here is a three-day plan for Lisbon.")
+    assert PrematureTermination().detect(spec.trace()) == []
+
+
+def test_a_failed_lookup_whose_subject_the_answer_still_states_is_premature() -> None:
+    spec, final = _trip(True, "Take flight TP123 at 09:40. The forecast says sunny all week.")
+    [f] = PrematureTermination().detect(spec.trace())
+    assert f.origin_span_id == final and f.evidence["signals"] == ["failed_step"]
+
+
+def test_a_failed_side_effect_is_premature_even_when_other_steps_worked() -> None:
+    spec, final = _trip(True, "Take flight TP123 at 09:40; enjoy Lisbon!", side_effect=True)
+    [f] = PrematureTermination().detect(spec.trace())
+    assert f.origin_span_id == final and f.evidence["signals"] == ["failed_step"]
+
+
 def _pipeline(verify_at: float | None) -> tuple[TraceSpec, dict[str, str]]:
     """lookup → (verify?) → send_report, by an agent told to check before sending."""
     s = TraceSpec()
