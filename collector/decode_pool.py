@@ -9,8 +9,9 @@ them without a copy. Bodies and answers travel through files in shared memory
 ``DecodePool.decode`` rebuilds the ``Decoded``, its batch marked ``conformed`` so the writer takes it
 as it is. Workers are started with ``spawn`` (forking a process that runs grpc
 threads is unsafe) and leave when the server does. A malformed payload raises
-``MalformedPayload`` in the caller as it would in-thread; a dead worker raises
-``DecodePoolBroken``.
+``MalformedPayload`` in the caller as it would in-thread. A worker that dies (the OS killed it)
+breaks the whole process pool: the requests it held raise ``DecodePoolBroken`` (retryable), and the
+pool is replaced by a fresh one, so the server does not answer "unavailable" for ever after.
 """
 
 from __future__ import annotations
@@ -134,17 +135,32 @@ def _from_answer(answer: _Answer) -> decode.Decoded:
 
 class DecodePool:
     def __init__(self, workers: int, shared_memory: bool = True) -> None:
+        self._workers = workers
         self._dir = HandoffDir.create() if shared_memory else None
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_exit_with_parent,
             initargs=(os.getpid(),),
         )
         # Start the workers now (imports take a second), not on the first request.
-        warm = [self._pool.submit(_decode_in_worker, "traces", b"", "protobuf", None) for _ in range(workers)]
+        warm = [pool.submit(_decode_in_worker, "traces", b"", "protobuf", None) for _ in range(self._workers)]
         for f in warm:
             f.result()
+        return pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Swap a broken pool for a fresh one (once, whichever request noticed first)."""
+        with self._lock:
+            if self._pool is not broken or self._closed:
+                return
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
 
     @property
     def shared_memory(self) -> bool:
@@ -160,9 +176,11 @@ class DecodePool:
                 sent = handoff.write_file(directory, [body])
             except OSError:
                 sent = body  # a full tmpfs: this one goes through the pipe
+        pool = self._pool
         try:
-            answer = self._pool.submit(_decode_in_worker, signal, sent, fmt, directory).result()
+            answer = pool.submit(_decode_in_worker, signal, sent, fmt, directory).result()
         except BrokenProcessPool as e:
+            self._replace(pool)
             raise DecodePoolBroken("a decode worker died; retry the request") from e
         finally:
             if isinstance(sent, str):
@@ -170,6 +188,8 @@ class DecodePool:
         return _from_answer(answer)
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         if self._dir is not None:
             self._dir.close()

@@ -4,7 +4,10 @@ same rejections, the batch marked ``conformed``; a malformed payload raises in t
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from collector.decode import Decoded, Format, Signal, parse_and_decode
-from collector.decode_pool import DecodePool
+from collector.decode_pool import DecodePool, DecodePoolBroken
 from collector.errors import MalformedPayload
 from store.ingest import conform_batch
 from tests.collector.fixtures.decode_support import request, span
@@ -177,3 +180,18 @@ def test_no_hand_off_file_is_left_behind(pool: DecodePool) -> None:
         pool.decode("traces", b"\xff\xff not protobuf", "protobuf")
     if pool._dir is not None:
         assert list(pool._dir.path.iterdir()) == []
+
+
+def test_a_killed_worker_costs_one_retry_not_the_pool() -> None:
+    """The OS kills a decode worker: the request in flight may fail with DecodePoolBroken (a 503,
+    retried by OTLP clients); the next ones are decoded by a fresh pool."""
+    p = DecodePool(1, shared_memory=False)
+    try:
+        body = multi_agent_request(traces=1).SerializeToString()
+        for pid in list(p._pool._processes):  # the pool's worker processes
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(DecodePoolBroken):
+            p.decode("traces", body, "protobuf")
+        assert p.decode("traces", body, "protobuf").batch.spans.num_rows == 6
+    finally:
+        p.close()
