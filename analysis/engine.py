@@ -5,6 +5,9 @@ and store the result.
 - ``analyze``: the same for many traces, in batches, written with
   ``FindingsWriter.replace_findings``; re-running leaves exactly the latest result.
 
+Both take ``options`` (``analysis.options.AnalysisOptions``, default: the defaults), which
+configure the registered detectors.
+
 A detector that raises is logged, counted in ``TraceResult.errors`` / ``AnalyzeStats`` and skipped;
 the other detectors still run. Window detectors see the batch's traces plus the stored traces that
 overlap its time span (±``WINDOW_NS``), so a single re-analysed trace keeps its cross-trace findings.
@@ -26,6 +29,7 @@ from analysis.attribution import Attribution, attribute
 from analysis.load import load_traces, trace_ids_since
 from analysis.mast import mode_name, modes_for
 from analysis.model import Detector, Finding, Trace, WindowDetector
+from analysis.options import AnalysisOptions
 from store import schema
 from store.api import FindingsWriter, StoreReader
 
@@ -142,9 +146,11 @@ def analyze_traces(
     detectors: Sequence[Detector] | None = None,
     window_detectors: Sequence[WindowDetector] | None = None,
     refine: Refiner | None = None,
+    options: AnalysisOptions | None = None,
 ) -> list[TraceResult]:
-    """Analyse ``trace_ids`` (missing ones are skipped). Reads only."""
-    dets = registry.detectors() if detectors is None else detectors
+    """Analyse ``trace_ids`` (missing ones are skipped). Reads only. ``options`` configure the
+    registered detectors when ``detectors`` is not given."""
+    dets = registry.detectors(options) if detectors is None else detectors
     wdets = registry.window_detectors() if window_detectors is None else window_detectors
     summaries = _summaries(reader, trace_ids)  # before the spans: later spans then re-trigger analysis
     traces = list(load_traces(reader, trace_ids))
@@ -187,8 +193,13 @@ def analyze_traces(
     return results
 
 
-def analyze_trace(reader: StoreReader, trace_id: str, refine: Refiner | None = None) -> TraceResult | None:
-    results = analyze_traces(reader, [trace_id], refine=refine)
+def analyze_trace(
+    reader: StoreReader,
+    trace_id: str,
+    refine: Refiner | None = None,
+    options: AnalysisOptions | None = None,
+) -> TraceResult | None:
+    results = analyze_traces(reader, [trace_id], refine=refine, options=options)
     return results[0] if results else None
 
 
@@ -238,13 +249,15 @@ def analyze(
     progress: Progress | None = None,
     refine: Refiner | None = None,
     batch: int = BATCH,
+    options: AnalysisOptions | None = None,
 ) -> AnalyzeStats:
     """Analyse ``trace_ids`` (default: every stored trace, or those started at/after ``since_ns``)
-    and store the findings, one ``replace_findings`` per batch."""
+    and store the findings, one ``replace_findings`` per batch; ``options`` configure the
+    detectors."""
     began = time.perf_counter()
     ids = list(trace_ids) if trace_ids is not None else trace_ids_since(reader, since_ns)
     stats = AnalyzeStats()
-    dets, wdets = registry.detectors(), registry.window_detectors()
+    dets, wdets = registry.detectors(options), registry.window_detectors()
     for lo in range(0, len(ids), batch):
         chunk = ids[lo : lo + batch]
         results = analyze_traces(reader, chunk, dets, wdets, refine)

@@ -27,6 +27,7 @@ import orjson
 from analysis.engine import BATCH, Progress, analyze_traces
 from analysis.load import trace_ids_since
 from analysis.model import Finding
+from analysis.options import AnalysisOptions
 
 
 @dataclass(frozen=True)
@@ -227,9 +228,15 @@ def corpus_files(corpus: Path) -> list[Path]:
     )
 
 
-def run(corpus: Path, labels: Path, workdir: Path, progress: Progress | None = None) -> Evaluation:
-    """Decode ``corpus`` into a fresh store under ``workdir``, analyse every trace, score against
-    ``labels``."""
+def run(
+    corpus: Path,
+    labels: Path,
+    workdir: Path,
+    progress: Progress | None = None,
+    options: AnalysisOptions | None = None,
+) -> Evaluation:
+    """Decode ``corpus`` into a fresh store under ``workdir``, analyse every trace (detectors
+    configured by ``options``), score against ``labels``."""
     from collector.decode import parse_and_decode
     from collector.files import read_requests
     from store.writer import DuckStoreWriter
@@ -247,7 +254,7 @@ def run(corpus: Path, labels: Path, workdir: Path, progress: Progress | None = N
         ids = [s.trace_id for s in scenarios if s.trace_id in stored]
         results: dict[str, list[Finding]] = {}
         for lo in range(0, len(ids), BATCH):
-            for r in analyze_traces(reader, ids[lo : lo + BATCH]):
+            for r in analyze_traces(reader, ids[lo : lo + BATCH], options=options):
                 results[r.trace_id] = list(r.findings)
             if progress is not None:
                 progress(min(lo + BATCH, len(ids)), len(ids), 0)

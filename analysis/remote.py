@@ -6,11 +6,13 @@ server to run the analysis and write the result itself.
 
 - Server side: ``AnalyzeRoute(reader, writer)`` is a callable ``(request body) -> (HTTP status,
   JSON body)`` the query server dispatches ``POST /analyze`` to.
-- Client side: ``request_analysis(endpoint, trace_ids, since_ns)``.
+- Client side: ``request_analysis(endpoint, trace_ids, since_ns, semantic_grounding)``.
 
-Request: ``{"trace_ids": [...] | null, "since_ns": int | null}``. Answer 200 ``{"traces", "spans",
-"findings", "failed_traces", "detector_errors": {name: count}, "seconds"}``; 400 ``{"error",
-"message"}`` for a bad request; 500 when the analysis failed.
+Request: ``{"trace_ids": [...] | null, "since_ns": int | null, "semantic_grounding"?: bool}`` —
+``semantic_grounding`` absent or null: the server's own ``AnalysisOptions``. Answer 200 ``{"traces",
+"spans", "findings", "failed_traces", "detector_errors": {name: count}, "seconds"}``; 400
+``{"error", "message"}`` for a bad request or an option the server cannot honour (the ``semantic``
+extra not installed there); 500 when the analysis failed.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import http.client
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from analysis.engine import AnalyzeStats, analyze
+from analysis.options import AnalysisOptions, OptionError
 from store.api import FindingsWriter, StoreReader
 from store.discovery import Endpoint
 from store.errors import StoreError
@@ -46,9 +50,12 @@ def stats_json(stats: AnalyzeStats) -> dict[str, Any]:
 class AnalyzeRoute:
     """``POST /analyze`` for the query server. One analysis at a time: concurrent requests queue."""
 
-    def __init__(self, reader: StoreReader, writer: FindingsWriter) -> None:
+    def __init__(
+        self, reader: StoreReader, writer: FindingsWriter, options: AnalysisOptions | None = None
+    ) -> None:
         self._reader = reader
         self._writer = writer
+        self._options = options or AnalysisOptions()
         self._lock = threading.Lock()
 
     def __call__(self, body: bytes) -> tuple[int, bytes]:
@@ -64,11 +71,23 @@ class AnalyzeRoute:
                 raise TypeError("trace_ids must be a list of strings or null")
             if since_ns is not None and not isinstance(since_ns, int):
                 raise TypeError("since_ns must be an integer or null")
+            semantic = request.get("semantic_grounding")
+            if semantic is not None and not isinstance(semantic, bool):
+                raise TypeError("semantic_grounding must be a boolean or null")
         except (orjson.JSONDecodeError, TypeError) as e:
             return 400, orjson.dumps({"error": "BadRequest", "message": f"bad analyze request: {e}"})
+        options = self._options
+        if semantic is not None:
+            options = replace(options, semantic_grounding=semantic)
+        try:
+            options.validate()
+        except OptionError as e:
+            return 400, orjson.dumps({"error": "OptionError", "message": str(e)})
         try:
             with self._lock:
-                stats = analyze(self._reader, self._writer, trace_ids=trace_ids, since_ns=since_ns)
+                stats = analyze(
+                    self._reader, self._writer, trace_ids=trace_ids, since_ns=since_ns, options=options
+                )
         except StoreError as e:
             log.exception("analysis requested over HTTP failed")
             return 500, orjson.dumps({"error": type(e).__name__, "message": str(e)})
@@ -84,11 +103,17 @@ def request_analysis(
     trace_ids: Sequence[str] | None = None,
     since_ns: int | None = None,
     timeout: float = 3600.0,
+    semantic_grounding: bool | None = None,
 ) -> dict[str, Any]:
-    """Ask the server at ``endpoint`` to analyse and store; returns its stats (see module doc)."""
-    body = orjson.dumps(
-        {"trace_ids": list(trace_ids) if trace_ids is not None else None, "since_ns": since_ns}
-    )
+    """Ask the server at ``endpoint`` to analyse and store; returns its stats (see module doc).
+    ``semantic_grounding`` None leaves the choice to the server's configuration."""
+    request: dict[str, Any] = {
+        "trace_ids": list(trace_ids) if trace_ids is not None else None,
+        "since_ns": since_ns,
+    }
+    if semantic_grounding is not None:
+        request["semantic_grounding"] = semantic_grounding
+    body = orjson.dumps(request)
     conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
     try:
         conn.request(

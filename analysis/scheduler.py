@@ -4,6 +4,7 @@
 "Quiet" and "late" come from the store alone: ``traces.last_ingested_ns`` (moved by every write
 that touches the trace) against ``trace_analysis.last_ingested_ns`` (what the last analysis saw).
 Nothing is kept in memory between polls, so a restart picks up exactly where it stopped.
+``options`` (``analysis.options``) configure the detectors of every analysis it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 import time
 
 from analysis.engine import analyze
+from analysis.options import AnalysisOptions
 from store.api import FindingsWriter, StoreReader
 from store.errors import StoreClosed, StoreError
 
@@ -42,11 +44,13 @@ class AnalysisScheduler:
         quiet_seconds: float = 5.0,
         poll_seconds: float = 1.0,
         batch: int = 100,
+        options: AnalysisOptions | None = None,
     ) -> None:
         if quiet_seconds < 0 or poll_seconds <= 0 or batch < 1:
             raise ValueError("quiet_seconds must be >= 0, poll_seconds > 0 and batch >= 1")
         self._reader = reader
         self._writer = writer
+        self.options = options
         self.quiet_ns = int(quiet_seconds * 1e9)
         self.poll_seconds = poll_seconds
         self.batch = batch
@@ -72,7 +76,7 @@ class AnalysisScheduler:
         if not ids:
             return 0
         try:
-            stats = analyze(self._reader, self._writer, trace_ids=ids, batch=self.batch)
+            stats = analyze(self._reader, self._writer, trace_ids=ids, batch=self.batch, options=self.options)
         except StoreClosed:
             raise
         except Exception:
@@ -85,7 +89,7 @@ class AnalysisScheduler:
         done = 0
         for tid in ids:
             try:
-                done += analyze(self._reader, self._writer, trace_ids=[tid]).traces
+                done += analyze(self._reader, self._writer, trace_ids=[tid], options=self.options).traces
             except StoreClosed:
                 raise
             except Exception:

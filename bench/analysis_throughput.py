@@ -4,6 +4,7 @@ traces.
 
     python bench/analysis_throughput.py                  # 10^5 spans
     python bench/analysis_throughput.py --spans 1000000  # 10^6 spans
+    python bench/analysis_throughput.py --semantic-grounding  # with the optional semantic grounding
 
 Traces look like real GenAI ones: an orchestrator hands off to three agents; each agent runs
 ReAct-style LLM calls (growing ~600-character-per-turn histories, tool calls) and a memory
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis import engine, registry
 from analysis.load import load_traces
+from analysis.options import AnalysisOptions
 from store import schema
 from store.api import IngestBatch, StoreReader
 from store.writer import DuckStoreWriter
@@ -182,7 +184,9 @@ class Gen:
         return table
 
 
-def breakdown(reader: StoreReader, ids: list[str]) -> tuple[int, float, dict[str, float]]:
+def breakdown(
+    reader: StoreReader, ids: list[str], options: AnalysisOptions
+) -> tuple[int, float, dict[str, float]]:
     """Spans, seconds to load + build happens-before, and seconds per detector (CPU, one pass)."""
     t0 = time.process_time()
     traces = list(load_traces(reader, ids))
@@ -190,7 +194,7 @@ def breakdown(reader: StoreReader, ids: list[str]) -> tuple[int, float, dict[str
         t.hb.precedes(t.spans["span_id"][0], t.spans["span_id"][-1])  # reachability is lazy: force it
     t_load = time.process_time() - t0
     per: dict[str, float] = {}
-    for d in registry.detectors():
+    for d in registry.detectors(options):
         t0 = time.process_time()
         for t in traces:
             d.detect(t)
@@ -213,7 +217,11 @@ def main() -> None:
         metavar="N",
         help="also time each detector on the first N spans' traces (0: skip)",
     )
+    ap.add_argument(
+        "--semantic-grounding", action="store_true", help="with the optional semantic grounding on"
+    )
     args = ap.parse_args()
+    options = AnalysisOptions(semantic_grounding=args.semantic_grounding).validate()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "bench.duckdb"
         gen = Gen(7)
@@ -237,13 +245,13 @@ def main() -> None:
             print(f"generated+stored {gen.n} spans in {i} traces ({stored:.1f} s)", flush=True)
             if args.breakdown:
                 per_trace = max(1, gen.n // max(1, i))
-                n, t_load, per = breakdown(reader, ids[: max(1, args.breakdown // per_trace)])
+                n, t_load, per = breakdown(reader, ids[: max(1, args.breakdown // per_trace)], options)
                 print(f"breakdown on {n} spans (CPU seconds → spans/s):", flush=True)
                 print(f"  load + happens-before: {t_load:.2f} s → {n / t_load:,.0f} spans/s")
                 for name, sec in sorted(per.items(), key=lambda x: -x[1]):
                     print(f"  {name}: {sec:.2f} s → {n / max(sec, 1e-9):,.0f} spans/s", flush=True)
             t0, c0 = time.perf_counter(), time.process_time()
-            stats = engine.analyze(reader, writer)
+            stats = engine.analyze(reader, writer, options=options)
             t_all, c_all = time.perf_counter() - t0, time.process_time() - c0
     print(
         f"full analysis of {stats.spans} spans: {stats.spans / t_all:,.0f} spans/s wall, "

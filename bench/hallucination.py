@@ -2,7 +2,10 @@
 ``sample_traces/`` corpus (through the real pipeline: OTLP/JSON → collector decode → DuckDB →
 ``analysis.load``), TRAIL's hallucination-labelled spans, and the detector's throughput.
 
-    PYTHONPATH=. .venv/bin/python bench/hallucination.py [--trail] [--verbose]
+    PYTHONPATH=. .venv/bin/python bench/hallucination.py [--trail] [--verbose] [--semantic-grounding]
+
+``--semantic-grounding`` measures the detector with its optional semantic grounding on (the
+``semantic`` extra must be installed).
 
 Numbers, not assertions: the tests assert behaviour, this prints what it measured in one run.
 """
@@ -45,16 +48,16 @@ def load_corpus(db: Path) -> list[Trace]:
         return list(load_traces(reader, trace_ids_since(reader)))
 
 
-def corpus(verbose: bool) -> None:
+def corpus(verbose: bool, detector: HallucinationPropagation = DETECTOR) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         traces = load_corpus(Path(tmp) / "corpus.duckdb")
     spans = sum(t.spans.height for t in traces)
     t0 = time.perf_counter()
-    findings: dict[str, list[Finding]] = {t.trace_id: DETECTOR.detect(t) for t in traces}
+    findings: dict[str, list[Finding]] = {t.trace_id: detector.detect(t) for t in traces}
     elapsed = time.perf_counter() - t0
     scenarios = load_labels(ROOT / "sample_traces" / "labels.json")
-    mine = [s for s in scenarios if s.clean or any(e.detector == DETECTOR.name for e in s.expected)]
-    only = {k: [f for f in v if f.detector == DETECTOR.name] for k, v in findings.items()}
+    mine = [s for s in scenarios if s.clean or any(e.detector == detector.name for e in s.expected)]
+    only = {k: [f for f in v if f.detector == detector.name] for k, v in findings.items()}
     ev = evaluate(mine, only)
     print(f"sample_traces: {len(traces)} traces, {spans} spans, detector {spans / elapsed:,.0f} spans/s")
     print(format_table(ev))
@@ -185,12 +188,12 @@ def synthetic_trace(n_spans: int, agents: int = 10) -> Trace:
     return build_trace("ab" * 16, spans, empty_events, empty_links)
 
 
-def scale(sizes: Sequence[int]) -> None:
+def scale(sizes: Sequence[int], detector: HallucinationPropagation = DETECTOR) -> None:
     for n in sizes:
         trace = synthetic_trace(n)
         trace.hb.precedes(trace.hb.order()[0], trace.hb.order()[-1])  # the engine's reachability, not ours
         t0 = time.perf_counter()
-        findings = DETECTOR.detect(trace)
+        findings = detector.detect(trace)
         elapsed = time.perf_counter() - t0
         n_spans = trace.spans.height
         rate = n_spans / elapsed
@@ -200,19 +203,29 @@ def scale(sizes: Sequence[int]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--trail", action="store_true", help="also measure on TRAIL (shared/external/trail)")
+    p.add_argument(
+        "--semantic-grounding", action="store_true", help="with the optional semantic grounding on"
+    )
     p.add_argument("--verbose", action="store_true", help="list every mismatch")
     p.add_argument(
         "--scale", type=int, nargs="*", default=[], help="time one synthetic trace per size (spans)"
     )
     args = p.parse_args(argv)
+    detector = HallucinationPropagation(semantic=True) if args.semantic_grounding else DETECTOR
+    if detector.semantic is not None:  # load the model first: the figures below are steady state
+        t0 = time.perf_counter()
+        detector.semantic.embedder.embed(["warm-up"])
+        print(f"semantic grounding model loaded in {time.perf_counter() - t0:.1f} s")
     if args.scale:
-        scale(args.scale)
+        scale(args.scale, detector)
         return 0
-    corpus(args.verbose)
+    corpus(args.verbose, detector)
     if args.trail:
         from analysis.importers import trail
 
-        trail.print_measurement(verbose=args.verbose)
+        t0 = time.perf_counter()
+        trail.print_measurement(verbose=args.verbose, detector=detector)
+        print(f"TRAIL: read and analysed in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.options import AnalysisOptions
 from analysis.remote import ANALYZE_PATH, AnalyzeRoute
 from analysis.scheduler import AnalysisScheduler
 from collector.config import ReceiverConfig
@@ -33,6 +34,8 @@ class AnalysisConfig:
     enabled: bool = True
     quiet_seconds: float = 5.0  # a trace is analysed once no span arrived for this long
     poll_seconds: float = 1.0
+    #: how the detectors run, for the incremental analysis and ``POST /analyze``
+    options: AnalysisOptions = field(default_factory=AnalysisOptions)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ServeConfig:
     def validate(self) -> ServeConfig:
         self.receivers.validate()
         self.store.validate()
+        self.analysis.options.validate()
         return self
 
 
@@ -63,7 +67,9 @@ class FaultlensServer:
         cfg = self.config
         try:
             self.writer = DuckStoreWriter(cfg.db, cfg.store)
-            self.query_server = QueryServer(self.writer, routes=_analysis_routes(self.writer))
+            self.query_server = QueryServer(
+                self.writer, routes=_analysis_routes(self.writer, cfg.analysis.options)
+            )
             if cfg.receivers.decode_workers:
                 self.decode_pool = DecodePool(
                     cfg.receivers.decode_workers, shared_memory=cfg.receivers.decode_shared_memory
@@ -127,16 +133,20 @@ class FaultlensServer:
         self.grpc = self.http = None
 
 
-def _analysis_routes(writer: DuckStoreWriter) -> dict[str, AnalyzeRoute]:
+def _analysis_routes(writer: DuckStoreWriter, options: AnalysisOptions) -> dict[str, AnalyzeRoute]:
     """``POST /analyze`` on the read path: ``faultlens analyze`` asks the process owning the file to
     run the analysis and write the findings (only it can write)."""
-    return {ANALYZE_PATH: AnalyzeRoute(writer.reader(), writer)}
+    return {ANALYZE_PATH: AnalyzeRoute(writer.reader(), writer, options)}
 
 
 def _start_scheduler(writer: DuckStoreWriter, cfg: AnalysisConfig) -> AnalysisScheduler:
     """The incremental analysis: analyse each trace once it is quiet, again when late spans come."""
     scheduler = AnalysisScheduler(
-        writer.reader(), writer, quiet_seconds=cfg.quiet_seconds, poll_seconds=cfg.poll_seconds
+        writer.reader(),
+        writer,
+        quiet_seconds=cfg.quiet_seconds,
+        poll_seconds=cfg.poll_seconds,
+        options=cfg.options,
     )
     scheduler.start()
     return scheduler

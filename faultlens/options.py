@@ -1,4 +1,6 @@
-"""Options shared by several commands, defined once."""
+"""Options shared by several commands, defined once. The analysis options (``analysis_options``)
+are built from ``analysis.options.SETTINGS``: one table drives the flags of ``analyze``, ``report``,
+``eval``, ``serve`` and ``up``."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+
+from analysis.options import SETTINGS, AnalysisOptions, OptionError
+from faultlens.errors import EXIT_USAGE, CliError
 
 DEFAULT_DB = "faultlens.duckdb"
 
@@ -44,3 +49,27 @@ def receiver_options(f: F) -> F:
         help="OTLP/HTTP port (0 = any free, -1 = off).",
     )(f)
     return f
+
+
+def analysis_options(f: F) -> F:
+    """One flag per ``analysis.options.SETTINGS`` entry (``--x/--no-x``, also from its environment
+    variable); not given, the parameter is None."""
+    for setting in reversed(SETTINGS):
+        f = click.option(
+            setting.flag,
+            setting.key,
+            default=None,
+            envvar=setting.envvar,
+            show_envvar=True,
+            help=setting.help,
+        )(f)
+    return f
+
+
+def build_options(**values: bool | None) -> AnalysisOptions:
+    """``AnalysisOptions`` from the flags given (None: the default), validated; an option that
+    cannot be honoured here is a one-line usage error."""
+    try:
+        return AnalysisOptions(**{k: v for k, v in values.items() if v is not None}).validate()
+    except OptionError as e:
+        raise CliError(str(e), EXIT_USAGE) from e

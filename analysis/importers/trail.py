@@ -274,13 +274,16 @@ def trace_files(root: Path = DATA) -> list[Path]:
     return sorted((root / "traces").glob("*/*.json"))
 
 
-def print_measurement(root: Path = DATA, verbose: bool = False) -> Measurement:
-    """Measure ``hallucination_propagation`` on every TRAIL trace present and print the figures."""
+def print_measurement(
+    root: Path = DATA, verbose: bool = False, detector: Detector | None = None
+) -> Measurement:
+    """Measure ``hallucination_propagation`` (``detector``, default: as registered by default) on
+    every TRAIL trace present and print the figures."""
     from analysis.detectors.hallucination import HallucinationPropagation
 
     labels = read_labels(root / "trail_annotations.jsonl")
     traces = read_traces(trace_files(root))
-    m = measure(HallucinationPropagation(), traces, labels)
+    m = measure(detector or HallucinationPropagation(), traces, labels)
     print("TRAIL:", orjson.dumps(m.as_json()).decode())
     if verbose:
         for line in m.misses:

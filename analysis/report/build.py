@@ -2,7 +2,8 @@
 
 ``build_report`` reads the stored findings and attributions. Traces that were never analysed, or
 that received spans after their analysis, are analysed on the spot (read-only, nothing written),
-so a report is always complete and current, even on a store that ``faultlens ingest`` just filled.
+so a report is always complete and current, even on a store that ``faultlens ingest`` just filled;
+``options`` (``analysis.options``) configure that on-the-spot analysis.
 Every stored trace is present; a trace with findings above ``info`` is a failed trace.
 """
 
@@ -20,6 +21,7 @@ from analysis import registry
 from analysis.engine import BATCH, Progress, Refiner, TraceResult, analyze_traces
 from analysis.mast import mode_name
 from analysis.model import SEVERITIES, Finding
+from analysis.options import AnalysisOptions
 from store.api import StoreReader
 
 REPORT_VERSION = 1
@@ -142,6 +144,7 @@ def build_report(
     refine: Refiner | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    options: AnalysisOptions | None = None,
 ) -> dict[str, Any]:
     """The SPEC §5.5 report of ``trace_ids`` (default: every stored trace). ``progress`` is told
     how the on-the-spot analysis of stale traces advances."""
@@ -157,7 +160,7 @@ def build_report(
     ]
     fresh: dict[str, TraceResult] = {}
     if analyze_stale and stale:
-        dets, wdets = registry.detectors(), registry.window_detectors()
+        dets, wdets = registry.detectors(options), registry.window_detectors()
         spans = 0
         for lo in range(0, len(stale), BATCH):
             for r in analyze_traces(reader, stale[lo : lo + BATCH], dets, wdets, refine):

@@ -1,7 +1,8 @@
 """``faultlens analyze``: run every detector over the store's traces and store the findings.
 
 When ``faultlens serve`` owns the store, the server runs the analysis and writes the findings
-(``POST /analyze``, ``analysis.remote``); otherwise the file is opened directly.
+(``POST /analyze``, ``analysis.remote``); otherwise the file is opened directly. The analysis
+options (``--semantic-grounding``) go to whichever does the work; not given, a server uses its own.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analysis import engine
 from analysis.judge import Judge
+from analysis.options import AnalysisOptions
 from analysis.remote import request_analysis, stats_json
 from faultlens.errors import EXIT_USAGE, CliError, cli_errors
-from faultlens.options import db_option
+from faultlens.options import analysis_options, build_options, db_option
 from store.discovery import read_endpoint
 from store.reader import RemoteReader
 from store.writer import DuckStoreWriter
@@ -90,7 +92,12 @@ def make_judge(url: str | None, model: str) -> Judge | None:
 
 
 def _local(
-    db: str, trace_ids: list[str] | None, since_ns: int | None, console: Console, judge: Judge | None = None
+    db: str,
+    trace_ids: list[str] | None,
+    since_ns: int | None,
+    console: Console,
+    judge: Judge | None = None,
+    options: AnalysisOptions | None = None,
 ) -> dict[str, Any]:
     if not Path(db).exists():
         raise CliError(f"no store at {db}", EXIT_USAGE)
@@ -112,7 +119,13 @@ def _local(
                 progress.update(task, completed=done, total=total, spans=spans)
 
             stats = engine.analyze(
-                reader, writer, trace_ids=trace_ids, since_ns=since_ns, progress=tick, refine=judge
+                reader,
+                writer,
+                trace_ids=trace_ids,
+                since_ns=since_ns,
+                progress=tick,
+                refine=judge,
+                options=options,
             )
     return stats_json(stats)
 
@@ -135,8 +148,14 @@ def _local(
     "FAULTLENS_JUDGE_API_KEY).",
 )
 @click.option("--judge-model", default="gpt-4o-mini", show_default=True, help="Model name sent to the judge.")
+@analysis_options
 def command(
-    db: str, traces: tuple[str, ...], since: str | None, judge_url: str | None, judge_model: str
+    db: str,
+    traces: tuple[str, ...],
+    since: str | None,
+    judge_url: str | None,
+    judge_model: str,
+    semantic_grounding: bool | None,
 ) -> None:
     """Run the detectors (hallucination propagation, causal consistency, timeout cascades, MAST
     failure modes...) over the stored traces and store their findings, replacing earlier results.
@@ -150,10 +169,12 @@ def command(
         judge = make_judge(judge_url, judge_model)
         endpoint = read_endpoint(db)
         if endpoint is not None and RemoteReader(endpoint).ping():
+            # the server checks the options itself: the extra must be installed where the work runs
             if judge is not None:
                 raise CliError("--judge is not available while `faultlens serve` holds the store", EXIT_USAGE)
             with console.status("the server is analysing..."):
-                stats = request_analysis(endpoint, trace_ids, since_ns)
+                stats = request_analysis(endpoint, trace_ids, since_ns, semantic_grounding=semantic_grounding)
         else:
-            stats = _local(db, trace_ids, since_ns, console, judge)
+            options = build_options(semantic_grounding=semantic_grounding)
+            stats = _local(db, trace_ids, since_ns, console, judge, options)
     click.echo(_summary(stats))

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analysis import evaluation
 from faultlens.errors import EXIT_USAGE, CliError, cli_errors
+from faultlens.options import analysis_options, build_options
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_traces"
 
@@ -33,13 +34,15 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_traces"
     help="Labels file (docs/findings-vocabulary.md).",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(corpus: Path, labels: Path, fmt: str) -> None:
+@analysis_options
+def command(corpus: Path, labels: Path, fmt: str, semantic_grounding: bool | None) -> None:
     """Measure the detectors on labelled scenario traces: precision, recall and origin accuracy per
     detector and per kind. Findings on clean controls count as false positives."""
     for p, what in ((corpus, "corpus directory"), (labels, "labels file")):
         if not p.exists():
             raise CliError(f"no {what} at {p}", EXIT_USAGE)
     console = Console(stderr=True)
+    options = build_options(semantic_grounding=semantic_grounding)
     with cli_errors(), tempfile.TemporaryDirectory(prefix="faultlens-eval-") as tmp:
         try:
             with Progress(
@@ -52,7 +55,11 @@ def command(corpus: Path, labels: Path, fmt: str) -> None:
             ) as progress:
                 task = progress.add_task("evaluate", total=None)
                 ev = evaluation.run(
-                    corpus, labels, Path(tmp), lambda d, t, _s: progress.update(task, completed=d, total=t)
+                    corpus,
+                    labels,
+                    Path(tmp),
+                    lambda d, t, _s: progress.update(task, completed=d, total=t),
+                    options,
                 )
         except (ValueError, KeyError) as e:
             raise CliError(f"{labels}: bad labels file: {e}", EXIT_USAGE) from e

@@ -2,7 +2,8 @@
 straight from OTLP files (no server, no existing store: they are decoded into a temporary store).
 
 Exit codes: 0, or 1 when ``--fail-on`` finds a finding at or above that severity; 2 for usage and
-input errors (see ``faultlens.errors``).
+input errors (see ``faultlens.errors``). The analysis options (``--semantic-grounding``) apply to
+what the report analyses itself: every trace of FILES, the stale traces of a store.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analysis.engine import Refiner
 from analysis.model import SEVERITIES
+from analysis.options import AnalysisOptions
 from analysis.report import FORMATS, build_report, max_severity, render
 from collector.files import FileRequest
 from faultlens.commands.analyze import make_judge
 from faultlens.commands.ingest import ingest_files
 from faultlens.errors import EXIT_FINDINGS, EXIT_USAGE, CliError, cli_errors
-from faultlens.options import DEFAULT_DB
+from faultlens.options import DEFAULT_DB, analysis_options, build_options
 from store.api import IngestBatch
 from store.reader import open_reader
 from store.writer import DuckStoreWriter
@@ -38,7 +40,12 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def report_from_files(paths: list[Path], console: Console, judge: Refiner | None = None) -> dict[str, object]:
+def report_from_files(
+    paths: list[Path],
+    console: Console,
+    judge: Refiner | None = None,
+    options: AnalysisOptions | None = None,
+) -> dict[str, object]:
     """Decode ``paths`` into a temporary store, analyse, report; the store is deleted after."""
     with (
         tempfile.TemporaryDirectory(prefix="faultlens-report-") as tmp,
@@ -57,10 +64,13 @@ def report_from_files(paths: list[Path], console: Console, judge: Refiner | None
                 writer.reader(),
                 refine=judge,
                 progress=lambda done, total, _s: progress.update(task, completed=done, total=total),
+                options=options,
             )
 
 
-def report_from_store(db: str, console: Console, judge: Refiner | None = None) -> dict[str, object]:
+def report_from_store(
+    db: str, console: Console, judge: Refiner | None = None, options: AnalysisOptions | None = None
+) -> dict[str, object]:
     reader = open_reader(db)
     try:
         with _progress(console) as progress:
@@ -69,6 +79,7 @@ def report_from_store(db: str, console: Console, judge: Refiner | None = None) -
                 reader,
                 refine=judge,
                 progress=lambda done, total, _s: progress.update(task, completed=done, total=total),
+                options=options,
             )
     finally:
         reader.close()
@@ -103,6 +114,7 @@ def report_from_store(db: str, console: Console, judge: Refiner | None = None) -
     help="Refine MAST modes of freshly analysed traces with an OpenAI-compatible endpoint (off by default).",
 )
 @click.option("--judge-model", default="gpt-4o-mini", show_default=True, help="Model name sent to the judge.")
+@analysis_options
 def command(
     files: tuple[Path, ...],
     db: str | None,
@@ -111,6 +123,7 @@ def command(
     fail_on: str | None,
     judge_url: str | None,
     judge_model: str,
+    semantic_grounding: bool | None,
 ) -> None:
     """Classify the failures of every trace: findings, MAST failure modes and where each failure
     started — from a store (`--db`, also while `faultlens serve` runs) or from OTLP files
@@ -125,6 +138,7 @@ def command(
             not in (click.core.ParameterSource.ENVIRONMENT,)
         ):
             raise CliError("give either --db or FILES, not both", EXIT_USAGE)
+        options = build_options(semantic_grounding=semantic_grounding)
         if files:
             missing = [str(p) for p in files if not p.exists()]
             if missing:
@@ -132,12 +146,12 @@ def command(
             paths = sorted(
                 {q for p in files for q in (sorted(p.rglob("*")) if p.is_dir() else [p]) if q.is_file()}
             )
-            report = report_from_files(paths, console, make_judge(judge_url, judge_model))
+            report = report_from_files(paths, console, make_judge(judge_url, judge_model), options)
         else:
             path = db or DEFAULT_DB
             if not Path(path).exists():
                 raise CliError(f"no store at {path} (give --db PATH or OTLP FILES)", EXIT_USAGE)
-            report = report_from_store(path, console, make_judge(judge_url, judge_model))
+            report = report_from_store(path, console, make_judge(judge_url, judge_model), options)
         text = render(report, fmt)
         if out is not None:
             out.write_text(text, encoding="utf-8")

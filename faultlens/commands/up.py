@@ -11,7 +11,7 @@ import click
 from dashboard.launcher import DashboardError, start_dashboard, wait_ready
 from faultlens.commands.serve import announce, build_server, wait_for_signal
 from faultlens.errors import CliError, cli_errors
-from faultlens.options import db_option, receiver_options
+from faultlens.options import analysis_options, db_option, receiver_options
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def _send_demo(endpoint: str, traces: int, rate: float | None) -> None:
 @click.option(
     "--quiet-seconds", default=2.0, show_default=True, type=float, help="Analyse a trace once idle this long."
 )
+@analysis_options
 def command(
     db: str,
     host: str,
@@ -45,6 +46,7 @@ def command(
     demo: bool,
     demo_traces: int,
     quiet_seconds: float,
+    semantic_grounding: bool | None,
 ) -> None:
     """Start the OTLP receivers, the incremental analysis and the dashboard (all on 127.0.0.1 by default).
 
@@ -53,7 +55,19 @@ def command(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with cli_errors():
         workers = min(2, os.cpu_count() or 1)
-        server = build_server(db, host, grpc_port, http_port, None, None, None, True, quiet_seconds, workers)
+        server = build_server(
+            db,
+            host,
+            grpc_port,
+            http_port,
+            None,
+            None,
+            None,
+            True,
+            quiet_seconds,
+            workers,
+            semantic_grounding=semantic_grounding,
+        )
         server.start()
     dash = None
     try:

@@ -7,7 +7,9 @@ Modules, in pipeline order: ``texts`` (a span's strings, with their location), `
 ``names``, ``dates``, ``numbers`` and ``units`` (extraction and normalization; ``claim`` the
 record, ``vocabulary`` the word lists), ``ledger`` (per-trace index), ``grounding`` (support and
 origin), ``propagation`` (reach, severity), ``tools`` (undeclared tools, not-found entities;
-``notfound`` reads a tool's answer), ``detector`` (findings).
+``notfound`` reads a tool's answer), ``detector`` (findings). Optional, off by default:
+``semantic`` (paraphrased names grounded with a sentence-embedding model; ``sentences`` cuts the
+texts), switched on by ``AnalysisOptions.semantic_grounding``.
 
 Findings (kinds ``ungrounded_claim``, ``undeclared_tool``, ``not_found_entity``) carry this
 evidence, for the dashboard and the report:
@@ -42,13 +44,22 @@ that emitted the call, or null>, "entity_origin_span_id": <span that first made 
 "not_found": "<the phrase, code or status that said so, or 'an empty result'>", "occurrences": [...],
 "seen_by_verifier": false}``.
 
-Register with ``DETECTORS`` (the engine's registry imports this package).
+Registered with ``detectors_for(options)`` (the engine's registry imports this package);
+``DETECTORS`` is the default configuration.
 """
 
 from __future__ import annotations
 
 from analysis.detectors.hallucination.detector import HallucinationPropagation
+from analysis.model import Detector
+from analysis.options import AnalysisOptions
 
 DETECTORS = [HallucinationPropagation()]
 
-__all__ = ["DETECTORS", "HallucinationPropagation"]
+
+def detectors_for(options: AnalysisOptions) -> list[Detector]:
+    """The family's detectors configured by ``options``."""
+    return [HallucinationPropagation(semantic=options.semantic_grounding)]
+
+
+__all__ = ["DETECTORS", "HallucinationPropagation", "detectors_for"]

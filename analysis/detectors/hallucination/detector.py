@@ -13,11 +13,15 @@ exact grounding is one index lookup per emitted claim with O(1) happens-before t
 ``grounding.NEAR_SPANS`` nearest visible spans (derivations O(min(q,120)^2)) or its words' posting
 lists; propagation is O(carriers) per unsupported claim. Measured linear: bench/hallucination.py
 --scale. The happens-before reachability itself is the engine's (bitsets).
+
+``HallucinationPropagation(semantic=True)`` adds the optional semantic grounding of paraphrased
+names (``semantic``; needs the ``semantic`` extra, checked at construction, the model loaded on
+first use). Off by default; with it off nothing of it is imported.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from analysis.detectors.hallucination.grounding import Ungrounded, find_ungrounded
 from analysis.detectors.hallucination.ledger import Ledger
@@ -32,6 +36,9 @@ from analysis.detectors.hallucination.tools import ToolFinding, not_found_entiti
 from analysis.mast import modes_for
 from analysis.model import SEVERITIES, Finding, Severity, Trace
 
+if TYPE_CHECKING:
+    from analysis.detectors.hallucination.semantic import SemanticGrounding
+
 NAME = "hallucination_propagation"
 
 
@@ -41,11 +48,23 @@ class HallucinationPropagation:
     name: ClassVar[str] = NAME
     version: ClassVar[str] = "1"
 
+    def __init__(self, semantic: bool | SemanticGrounding = False) -> None:
+        """``semantic``: True (or a configured ``semantic.SemanticGrounding``) to ground paraphrased
+        names semantically; raises ``semantic.SemanticUnavailable`` when the extra is missing."""
+        self.semantic: SemanticGrounding | None = None
+        if semantic is True:
+            from analysis.detectors.hallucination.semantic import SemanticGrounding
+
+            self.semantic = SemanticGrounding()
+        elif semantic is not False:
+            self.semantic = semantic
+
     def detect(self, trace: Trace) -> list[Finding]:
         if trace.spans.height == 0:
             return []
         ledger = Ledger(trace)
-        ungrounded = find_ungrounded(ledger)
+        extra = self.semantic.for_trace(ledger) if self.semantic is not None else None
+        ungrounded = find_ungrounded(ledger, extra)
         undeclared = undeclared_tools(ledger)
         findings = [self._tool_finding(trace, f) for f in undeclared]
         not_found, accounted = not_found_entities(

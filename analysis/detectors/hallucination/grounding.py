@@ -13,6 +13,10 @@ equal keys, support is tolerant the way people restate facts:
 - names and quoted strings: every word of a name (70% of a quotation's words) occurs in visible text,
   in any case or order — "Globex Corp." is grounded by "globex corp", a quotation by its paraphrase.
 
+Optionally (``find_ungrounded``'s ``extra``, off by default), a claim with none of this support may
+still be grounded by a further test of the occurrence: ``semantic`` grounds paraphrased names. It
+can only add support.
+
 The origin of an ungrounded claim is the first span, in happens-before order, whose emitted text
 holds it without support. Later emitters see the origin's text in their past, so they are carriers,
 not new origins; a concurrent second emitter that is also unsupported is recorded as such.
@@ -25,6 +29,7 @@ O(min(q,120)^2)) or of the claim's words' posting lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analysis.detectors.hallucination.claim import Claim
@@ -108,8 +113,19 @@ def _visible_quantities(ledger: Ledger, reader: str) -> list[list[Quantity]]:
     return list(groups.values())
 
 
-def find_ungrounded(ledger: Ledger) -> list[Ungrounded]:
-    """Every claim whose first emission is unsupported, with its origin, in origin order."""
+#: a further test for an emitted occurrence with no other support: (occurrence, emitting span) → grounded
+ExtraSupport = Callable[[Occurrence, str], bool]
+
+
+def _supported(ledger: Ledger, occ: Occurrence, reader: str, extra: ExtraSupport | None) -> bool:
+    if support(ledger, occ.claim, reader).grounded:
+        return True
+    return extra is not None and extra(occ, reader)
+
+
+def find_ungrounded(ledger: Ledger, extra: ExtraSupport | None = None) -> list[Ungrounded]:
+    """Every claim whose first emission is unsupported (by ``support``, then by ``extra`` when
+    given), with its origin, in origin order."""
     found: dict[str, Ungrounded] = {}
     grounded: set[tuple[str, str]] = set()
     for sid in ledger.order:
@@ -124,13 +140,13 @@ def find_ungrounded(ledger: Ledger) -> list[Ungrounded]:
                 elif (
                     sid not in prior.also_emitted_by
                     and not ledger.after(prior.origin, sid)
-                    and not support(ledger, occ.claim, sid).grounded
+                    and not _supported(ledger, occ, sid, extra)
                 ):
                     prior.also_emitted_by.append(sid)
                 continue
             if (key, sid) in grounded:
                 continue
-            if support(ledger, occ.claim, sid).grounded:
+            if _supported(ledger, occ, sid, extra):
                 grounded.add((key, sid))
                 continue
             found[key] = Ungrounded(occ.claim, sid, [occ])
