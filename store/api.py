@@ -7,9 +7,10 @@ implementation of these Protocols.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 import pyarrow as pa
 
@@ -79,12 +80,48 @@ class StoreWriter(Protocol):
         ...
 
 
+class RecordBatchStream(Iterator[pa.RecordBatch], Protocol):
+    """One query result, batch by batch (what ``StoreReader.query_batches`` returns).
+
+    ``schema`` is known before the first batch, so an empty result still has its columns.
+    Iterating raises ``store.errors.QueryError`` when the statement fails partway through the
+    result (rows already yielded stay valid, but the result is incomplete), and
+    ``store.errors.StoreError`` when the path to the store breaks. ``close()`` (also on ``with``
+    exit, after the last batch, after an error, and when the stream is garbage-collected) releases
+    the cursor and read transaction behind it - call it when stopping early; closing twice is
+    fine."""
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
 class StoreReader(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """Run one read-only SQL statement (SELECT / WITH / EXPLAIN / DESCRIBE / SHOW / SUMMARIZE)
         and return its result. A statement that could change anything raises
         ``store.errors.ReadOnlyViolation``; invalid SQL raises ``store.errors.QueryError``.
         Sees every batch whose ``write`` has returned."""
+        ...
+
+    def query_batches(self, sql: str, params: Sequence[Any] = ()) -> RecordBatchStream:
+        """``query``, streamed: the result arrives as record batches of bounded size, so neither
+        side holds a large result whole. Same read-only rules and snapshot as ``query`` (the
+        stream reads one snapshot, taken when the call is made).
+
+        The statement runs up to its first batch before this returns, so everything ``query``
+        would raise for it - ``ReadOnlyViolation``, ``QueryError`` for invalid SQL or a failure
+        before the first batch, ``StoreClosed``, ``StoreError`` - is raised by this call itself.
+        A failure later in the result is raised as ``QueryError`` by the iterator. The stream
+        holds a cursor (and, through ``faultlens serve``, a server thread) until it is read out
+        or closed: close streams you abandon (``with reader.query_batches(...) as batches:``)."""
         ...
 
     def close(self) -> None: ...

@@ -14,30 +14,47 @@ store. ``POST /health`` answers ``{"db": <resolved db path>}``. The token is ran
 published, with host and port, in the discovery file (``store.discovery``). Other layers may add
 authenticated JSON routes (``routes=``, e.g. the analysis' ``POST /analyze``) without the store
 importing them.
+
+Streaming: a query runs (``ConnectionReader.query_batches``) up to its first batch before the
+status line is sent, so refusals and planning errors still answer 400. The 200 body is then written
+batch by batch as DuckDB produces them, each IPC message group as one HTTP/1.1 chunk, so the
+serving process holds about one batch (``store.reader.BATCH_ROWS`` rows) per query in flight,
+whatever the result size. Chunked transfer encoding rather than a body ended by closing the
+connection: the final zero-length chunk tells a whole body from one cut short (a crash or a cut
+connection raises ``IncompleteRead`` in the client instead of passing for a shorter result, which
+Arrow's stream reader would accept at a message boundary), and the connection stays reusable.
+If the statement fails after the first batch, the status can no longer change: the server sends an
+empty batch carrying ``store.reader.STREAM_ERROR``/``STREAM_MESSAGE`` custom metadata (the error
+kind and message, which ``RemoteReader`` raises) and closes the connection without the final chunk.
+A client that disconnects makes the next write fail; one that stops reading is dropped after
+``stall_timeout`` seconds without progress. Either way the cursor and its read transaction are
+released and the thread ends.
 """
 
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 import os
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
 
 from store.discovery import Endpoint, remove_endpoint, write_endpoint
 from store.errors import QueryError, StoreClosed, StoreError
-from store.reader import ConnectionReader
+from store.reader import ARROW_STREAM, STREAM_ERROR, STREAM_MESSAGE, BatchStream, ConnectionReader
 from store.writer import DuckStoreWriter
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
+log = logging.getLogger(__name__)
 _MAX_BODY = 1 << 20  # 1 MiB of SQL and parameters is plenty
 _RESERVED = frozenset({"/query", "/health"})
 
@@ -47,7 +64,9 @@ Route = Callable[[bytes], tuple[int, bytes]]
 
 class QueryServer:
     """Serve read-only queries on ``writer``'s database. Starts on construction (``port=0``: an
-    ephemeral port, see ``.port``); ``close()`` stops it and removes the discovery file."""
+    ephemeral port, see ``.port``); ``close()`` stops it and removes the discovery file.
+    ``stall_timeout``: seconds a connection may make no progress (a request not sent, a result not
+    read) before it is dropped."""
 
     def __init__(
         self,
@@ -55,6 +74,7 @@ class QueryServer:
         host: str = "127.0.0.1",
         port: int = 0,
         routes: Mapping[str, Route] | None = None,
+        stall_timeout: float = 120.0,
     ) -> None:
         self.token = secrets.token_urlsafe(32)
         self._reader = writer.reader()
@@ -62,7 +82,8 @@ class QueryServer:
         for path, route in (routes or {}).items():
             self.add_route(path, route)
         db = str(writer.path.resolve())
-        self._httpd = ThreadingHTTPServer((host, port), _handler(self._reader, self.token, db, self._routes))
+        handler = _handler(self._reader, self.token, db, self._routes, stall_timeout)
+        self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
         self.host = host
         self.port = int(self._httpd.server_address[1])
@@ -95,16 +116,23 @@ class QueryServer:
 
 
 def _handler(
-    reader: ConnectionReader, token: str, db: str, routes: Mapping[str, Route]
+    reader: ConnectionReader, token: str, db: str, routes: Mapping[str, Route], stall_timeout: float
 ) -> type[BaseHTTPRequestHandler]:
     expected = f"Bearer {token}".encode()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "faultlens-query"
+        timeout = stall_timeout  # on the socket: bounds every read and write of the connection
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("query server: " + format, *args)
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except ConnectionError as e:  # the client closed with our answer unread: nothing to do
+                log.debug("query server: connection dropped: %s", e)
 
         def _send(self, status: int, ctype: str, body: bytes) -> None:
             self.send_response(status)
@@ -154,7 +182,7 @@ def _handler(
                 self._error(400, "QueryError", f"bad query request: {e}")
                 return
             try:
-                table = reader.query(sql, params)
+                stream = reader.query_batches(sql, params)
             except QueryError as e:  # ReadOnlyViolation included
                 self._error(400, type(e).__name__, str(e))
                 return
@@ -164,14 +192,62 @@ def _handler(
             except StoreError as e:
                 self._error(500, "StoreError", str(e))
                 return
-            self._send(200, ARROW_STREAM, _ipc_stream(table))
+            with stream:
+                self._stream(stream)
+
+        def _stream(self, stream: BatchStream) -> None:
+            body = _ChunkedBody(self.wfile)
+            writer = pa.ipc.new_stream(body, stream.schema)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", ARROW_STREAM)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for batch in stream:
+                        writer.write_batch(batch)
+                        body.send()
+                    writer.close()
+                    body.finish()
+                except StoreError as e:  # the statement failed after its first batch
+                    self.close_connection = True  # no final chunk: the body reads as cut short
+                    log.info("query failed mid-stream: %s", e)
+                    error = {STREAM_ERROR: type(e).__name__.encode(), STREAM_MESSAGE: str(e).encode()}
+                    empty = pa.RecordBatch.from_pylist([], schema=stream.schema)
+                    writer.write_batch(empty, custom_metadata=error)
+                    body.send()
+            except OSError as e:  # the client went away or stopped reading (stall_timeout)
+                self.close_connection = True
+                log.debug("query server: client left mid-stream: %s", e)
 
     return Handler
 
 
-def _ipc_stream(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as stream:
-        stream.write_table(table)
-    body: bytes = sink.getvalue().to_pybytes()
-    return body
+class _ChunkedBody(io.RawIOBase):
+    """The sink of the IPC writer: collects what it writes for one batch, then ``send()`` puts
+    that on the socket as one HTTP/1.1 chunk (one chunk per batch, not one per Arrow buffer)."""
+
+    def __init__(self, wfile: io.BufferedIOBase) -> None:
+        super().__init__()
+        self._wfile = wfile
+        self._pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        view = memoryview(data)
+        self._pending += view
+        return view.nbytes
+
+    def send(self) -> None:
+        if self._pending:
+            self._wfile.write(b"%X\r\n" % len(self._pending))
+            self._wfile.write(self._pending)
+            self._wfile.write(b"\r\n")
+            self._pending.clear()
+
+    def finish(self) -> None:
+        """Send what is pending, then the final (empty) chunk."""
+        self.send()
+        self._wfile.write(b"0\r\n\r\n")

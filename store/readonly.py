@@ -93,16 +93,19 @@ def _check_statement(statement: duckdb.Statement) -> None:
             _check_statement(inner_statement)
 
 
-def run_read_query(cursor: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-    """Check ``sql`` with ``check_read_only`` and run it on ``cursor`` in a read-only transaction.
-    The cursor must not be shared with another thread while this runs."""
+def start_read(
+    cursor: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = (), batch_rows: int = 2048
+) -> pa.RecordBatchReader | None:
+    """Check ``sql`` with ``check_read_only``, open a read-only transaction on ``cursor`` and start
+    the statement: its result as a stream of ``batch_rows``-row batches, or None for a statement
+    without one. The caller owns the transaction: ``ROLLBACK`` on ``cursor`` once the stream is
+    done. Errors come as ``ReadOnlyViolation`` / ``QueryError`` (the transaction then is closed)."""
     check_read_only(sql)
     with translate_errors("query failed", query=True):
         cursor.execute("BEGIN TRANSACTION READ ONLY")
         try:
             relation = cursor.sql(sql, params=list(params) if params else None)
-            if relation is None:
-                return pa.table({})
-            return relation.to_arrow_table()
-        finally:
+            return None if relation is None else relation.to_arrow_reader(batch_rows)
+        except BaseException:
             cursor.execute("ROLLBACK")
+            raise

@@ -17,10 +17,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from store.api import IngestBatch
-from tests.store.conftest import StoreUnderTest, decode_request, fixture_names, load_fixture
+from store.errors import QueryError, ReadOnlyViolation
+from store.reader import BATCH_ROWS
+from tests.store.conftest import StoreUnderTest, decode_request, fixture_names, load_fixture, span_rows
 
 _JSON_ARRAYS = {"services", "agents", "models"}
 
@@ -103,6 +106,85 @@ def test_params_and_types_round_trip(store: StoreUnderTest) -> None:
         [9_223_372_036_854_775_807, "é\u2603", 0.25, True, None],
     ).to_pylist()[0]
     assert row == {"big": 9_223_372_036_854_775_807, "s": "é\u2603", "d": 0.25, "b": True, "n": True}
+
+
+def _unlinked_spans(n: int) -> pa.Table:
+    return span_rows(n, parents=[None] * n)
+
+
+def test_query_batches_stream_the_rows_of_query(store: StoreUnderTest) -> None:
+    """A result of several batches streams as several batches, with the rows ``query`` returns."""
+    n = 3 * BATCH_ROWS + 5
+    store.write(IngestBatch(spans=_unlinked_spans(n)))
+    reader = store.settle()
+    sql = "SELECT span_id, name, start_ns FROM spans WHERE start_ns >= ? ORDER BY span_id"
+    with reader.query_batches(sql, [0]) as stream:
+        assert stream.schema.names == ["span_id", "name", "start_ns"]
+        batches = list(stream)
+    assert len(batches) > 1
+    streamed = pa.Table.from_batches(batches).to_pylist()
+    assert len(streamed) == n
+    assert streamed == reader.query(sql, [0]).to_pylist()
+
+
+def test_query_batches_of_an_empty_result_still_have_the_columns(store: StoreUnderTest) -> None:
+    from store import schema
+
+    reader = store.settle()
+    with reader.query_batches("SELECT * FROM spans LIMIT 0") as stream:
+        assert stream.schema.names == schema.SPANS.names
+        assert sum(batch.num_rows for batch in stream) == 0
+
+
+def test_abandoned_streams_leave_the_reader_usable(store: StoreUnderTest) -> None:
+    """Closing a stream after its first batch, or dropping it unread, ends it; the reader goes on
+    answering and later writes are seen (no read transaction stays open on a stale snapshot)."""
+    n = 4 * BATCH_ROWS
+    store.write(IngestBatch(spans=_unlinked_spans(n)))
+    reader = store.settle()
+    stream = reader.query_batches("SELECT * FROM spans")
+    assert next(stream).num_rows > 0
+    stream.close()
+    stream.close()
+    assert list(stream) == []
+    dropped = reader.query_batches("SELECT * FROM spans")
+    assert next(dropped).num_rows > 0
+    del dropped
+    with reader.query_batches("SELECT span_id FROM spans") as unread:
+        assert unread.schema.names == ["span_id"]
+    if store.kind != "reopened":
+        store.write(IngestBatch(spans=span_rows(3, trace="cd" * 16)))
+        n += 3
+    reader = store.settle()
+    assert reader.query("SELECT count(*) AS n FROM spans").column("n")[0].as_py() == n
+
+
+#: Fails at row 3,000,000 of 4,000,000: well after the first batches, which DuckDB streams first.
+FAILS_MIDWAY = "SELECT CASE WHEN i < 3000000 THEN '1' ELSE 'x' END::INT AS v FROM range(4000000) t(i)"
+
+
+def test_a_failure_after_the_first_batch_raises_query_error_from_the_iterator(store: StoreUnderTest) -> None:
+    reader = store.settle()
+    rows = 0
+    stream = reader.query_batches(FAILS_MIDWAY)  # the first batch is fine: the call succeeds
+    with stream, pytest.raises(QueryError, match="convert") as failure:
+        for batch in stream:
+            rows += batch.num_rows
+    assert not isinstance(failure.value, ReadOnlyViolation)
+    assert 0 < rows < 3_000_000
+    with pytest.raises(QueryError, match="convert"):
+        reader.query(FAILS_MIDWAY)
+    assert reader.query("SELECT 1 AS x").column("x").to_pylist() == [1]
+
+
+def test_query_batches_refuse_what_query_refuses_at_the_call(store: StoreUnderTest) -> None:
+    reader = store.settle()
+    with pytest.raises(ReadOnlyViolation, match="read-only"):
+        reader.query_batches("DELETE FROM spans")
+    for sql in ("SELEC 1", "SELECT * FROM no_such_table", "SELECT 'x'::INT ORDER BY 1"):
+        with pytest.raises(QueryError) as e:
+            reader.query_batches(sql)
+        assert not isinstance(e.value, ReadOnlyViolation)
 
 
 CORPUS = Path(__file__).resolve().parents[2] / "sample_traces" / "corpus"

@@ -79,6 +79,8 @@ def test_writes_and_file_access_are_refused(loaded: StoreUnderTest, sql: str) ->
     reader = loaded.settle()
     with pytest.raises(ReadOnlyViolation, match="read-only"):
         reader.query(sql)
+    with pytest.raises(ReadOnlyViolation, match="read-only"):
+        reader.query_batches(sql)
     assert reader.query("SELECT count(*) AS n FROM spans").column("n")[0].as_py() == 3
     assert not Path("/tmp/faultlens-evil.csv").exists()
 
