@@ -33,7 +33,7 @@ from store import schema  # noqa: E402
 from store.api import IngestBatch  # noqa: E402
 from store.config import StoreConfig  # noqa: E402
 from store.database import open_database  # noqa: E402
-from store.ingest import insert_group  # noqa: E402
+from store.ingest import insert_group, positional_tables  # noqa: E402
 from store.writer import DuckStoreWriter  # noqa: E402
 
 SPANS_PER_TRACE = 32
@@ -127,16 +127,38 @@ def _open_strategy(path: Path, strategy: str) -> duckdb.DuckDBPyConnection:
     return open_database(path)
 
 
+_POSITIONAL: dict[int, frozenset[str]] = {}
+
+
+def _positional(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """``positional_tables`` once per connection, as the writer does once per open."""
+    if id(con) not in _POSITIONAL:
+        _POSITIONAL[id(con)] = positional_tables(con)
+    return _POSITIONAL[id(con)]
+
+
 def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table) -> None:
     cols = ", ".join(schema.SPANS.names)
     con.execute("BEGIN TRANSACTION")
     if strategy == "store: pk + plain INSERT":
         try:
-            insert_group(con, [IngestBatch(spans=b)], time.time_ns(), check_stored=False)
+            insert_group(
+                con,
+                [IngestBatch(spans=b)],
+                time.time_ns(),
+                check_stored=False,
+                positional=_positional(con),
+            )
         except duckdb.ConstraintException:  # the writer's redo path for stored duplicates
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
-            insert_group(con, [IngestBatch(spans=b)], time.time_ns(), check_stored=True)
+            insert_group(
+                con,
+                [IngestBatch(spans=b)],
+                time.time_ns(),
+                check_stored=True,
+                positional=_positional(con),
+            )
     else:
         con.register("_in", b)
         if strategy == "pk + INSERT OR IGNORE":
@@ -264,10 +286,12 @@ def bench_checkpoint(tmp: Path, batches: list[pa.Table], threshold: str) -> tupl
     con = open_database(path)
     con.execute(f"SET checkpoint_threshold = '{threshold}'")
     rows = sum(b.num_rows for b in batches)
+    positional = positional_tables(con)
     t = time.perf_counter()
     for i in range(0, len(batches), 8):
         con.execute("BEGIN TRANSACTION")
-        insert_group(con, [IngestBatch(spans=b) for b in batches[i : i + 8]], T0, check_stored=False)
+        group = [IngestBatch(spans=b) for b in batches[i : i + 8]]
+        insert_group(con, group, T0, check_stored=False, positional=positional)
         con.execute("COMMIT")
     committed = time.perf_counter() - t
     con.execute("CHECKPOINT")

@@ -85,6 +85,7 @@ class DuckStoreWriter:
         self._con = open_database(path, memory_limit=self.config.memory_limit, threads=self.config.threads)
         with translate_errors("configuring the store"):
             self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
+            self._positional = ingest.positional_tables(self._con)
         self._wal = self.path.with_name(self.path.name + ".wal")
         self._checkpoint_retry_at = 0.0
         self._items_since_checkpoint = 0
@@ -358,7 +359,11 @@ class DuckStoreWriter:
         con.execute("BEGIN TRANSACTION")
         try:
             written = ingest.insert_group(
-                con, [j.batch for j in writes if j.batch is not None], now, check_stored=check_stored
+                con,
+                [j.batch for j in writes if j.batch is not None],
+                now,
+                check_stored=check_stored,
+                positional=self._positional,
             )
             by_job: dict[int, Any] = {id(j): r for j, r in zip(writes, written, strict=True)}
             for job in jobs:

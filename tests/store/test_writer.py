@@ -29,10 +29,10 @@ class Gate:
         self._release = threading.Event()
         real = ingest.insert_group
 
-        def gated(con: Any, batches: list[IngestBatch], now: int, *, check_stored: bool) -> list[WriteResult]:
+        def gated(con: Any, batches: list[IngestBatch], now: int, **options: Any) -> list[WriteResult]:
             self.entered.set()
             assert self._release.wait(30)
-            return real(con, batches, now, check_stored=check_stored)
+            return real(con, batches, now, **options)
 
         monkeypatch.setattr(ingest, "insert_group", gated)
 
@@ -142,10 +142,10 @@ def test_a_failing_batch_fails_alone_in_its_group(tmp_path: Path, monkeypatch: p
         # invalid row through, so its insert is broken here) must not sink the others.
         real = ingest.insert_plain
 
-        def failing(con: Any, name: str, table: pa.Table) -> int:
+        def failing(con: Any, name: str, table: pa.Table, **options: Any) -> int:
             if name == "spans" and "bb" * 16 in table.column("trace_id").to_pylist():
                 raise RuntimeError("simulated insert failure")
-            return real(con, name, table)
+            return real(con, name, table, **options)
 
         monkeypatch.setattr(ingest, "insert_plain", failing)
         good, good_out = _in_thread(lambda: w.write(IngestBatch(spans=span_rows(2, trace="aa" * 16))))

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
-from store import ingest
+from store import ingest, schema
 from store.api import IngestBatch
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
@@ -86,3 +88,33 @@ def test_conformed_marker_takes_no_part_in_equality() -> None:
     conformed = ingest.conform_batch(batch)
     assert not batch.conformed and conformed.conformed
     assert IngestBatch(spans=conformed.spans) == conformed
+
+
+def test_a_table_stored_in_another_column_order_is_inserted_by_name(tmp_path: Path) -> None:
+    """Batches go in by position only into tables whose stored column order is the schema's; a
+    table laid out otherwise (as a migration that appends a column could leave it) is inserted by
+    column name, and its rows land in the right columns."""
+    path = tmp_path / "s.duckdb"
+    DuckStoreWriter(path).close()
+    con = duckdb.connect(str(path))
+    cols = schema.SPAN_LINKS.names
+    reordered = ", ".join(reversed(cols))
+    con.execute(f"CREATE TABLE links_copy AS SELECT {reordered} FROM span_links")
+    con.execute("DROP TABLE span_links")
+    con.execute("ALTER TABLE links_copy RENAME TO span_links")
+    con.close()
+    with DuckStoreWriter(path) as writer:
+        assert "span_links" not in writer._positional and "spans" in writer._positional
+        link = {
+            "trace_id": "ab" * 16,
+            "span_id": "cd" * 8,
+            "idx": 0,
+            "linked_trace_id": "ef" * 16,
+            "linked_span_id": "01" * 8,
+            "trace_state": "k=v",
+            "attributes": "{}",
+        }
+        links = pa.table({c: [link.get(c)] for c in cols}, schema=schema.SPAN_LINKS)
+        writer.write(IngestBatch(span_links=links))
+        row = writer.reader().query("SELECT * FROM span_links").to_pylist()[0]
+    assert {k: row[k] for k in link} == link
