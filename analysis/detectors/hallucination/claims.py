@@ -77,7 +77,8 @@ _YEAR_CONTEXT = re.compile(
     r"|[-–/'])\W{0,2}$",
     re.IGNORECASE,
 )
-_KEY_BEFORE_VALUE = re.compile(r'"([A-Za-z][\w.-]{0,60})"\s*:\s*$')
+# the key of a JSON value, also of a number in a string ("dose_mg": "900") or a range ("900-3600")
+_KEY_BEFORE_VALUE = re.compile(r'"([A-Za-z][\w.-]{0,60})"\s*:\s*"?(?:[1-9]\d*-)?$')
 #: around a JSON number value: "orders": 1987, / [1987]
 _JSON_NUMBER_VALUE = re.compile(r"\s*(?:[,}\]]|$)")
 _JSON_BEFORE_VALUE = re.compile(r"(?:^|[:\[,])\s*$")
@@ -186,8 +187,19 @@ def _path(m: re.Match[str]) -> Claim | None:
     return Claim("path", raw, m.start(), m.start() + len(raw), keys, frozenset(keys))
 
 
+#: "900-3600", "15-29": a range of two numbers, read as the numbers (with their unit), not as an id
+_RANGE = re.compile(r"([1-9]\d*)-([1-9]\d*)")
+
+
+def _is_range(raw: str) -> bool:
+    m = _RANGE.fullmatch(raw)
+    return m is not None and int(m.group(1)) < int(m.group(2)) and abs(len(m.group(1)) - len(m.group(2))) <= 1
+
+
 def _identifier(m: re.Match[str]) -> Claim | None:
     raw = m.group(0)
+    if _is_range(raw):
+        return None
     digits = sum(ch.isdigit() for ch in raw)
     letters = sum(ch.isalpha() for ch in raw)
     if len(raw) < 5 or digits < 2 or (letters == 0 and "-" not in raw and "_" not in raw and "#" not in raw):
@@ -274,7 +286,11 @@ def _code(m: re.Match[str]) -> Claim | None:
     # `pandas` is a word in code font; `compute_total()`, `Invoice.total`, `retry_after` are symbols
     structured = any(ch in symbol for ch in "._(:/") or any(ch.isupper() for ch in inner[1:])
     strong = (backticked and structured) or raw.endswith("()") or "." in symbol
-    return Claim("code", raw, m.start(), m.end(), (f"code:{symbol}",), frozenset((f"code:{symbol}",)), strong)
+    # a snippet (`retry_limit: 5`, `SELECT id FROM t`) is also supported by its words, as a name
+    # is: a config line quoted from a tool's output is not reproduced character for character
+    tokens = tuple(WORD.findall(symbol)) if backticked and any(ch.isspace() for ch in symbol) else ()
+    key = f"code:{symbol}"
+    return Claim("code", raw, m.start(), m.end(), (key,), frozenset((key,)), strong, tokens=tokens)
 
 
 def _quoted(m: re.Match[str], earlier: list[Claim]) -> Claim | None:

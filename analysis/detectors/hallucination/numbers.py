@@ -181,8 +181,9 @@ def derived(
 ) -> str | None:
     """A simple derivation of ``claim`` from two source quantities, as text ("a + b", ...), or None.
 
-    Considered: sum and difference of two quantities of the claim's own dimension (bare sources
-    read at the claim's scale), the total or mean of the quantities of one text (``groups``: a tool
+    Considered: sum and difference of two quantities of the claim's own dimension (``_as_dim``:
+    bare sources in the unit their JSON key names, else at the claim's scale; never a version
+    label such as "2025.2"), the total or mean of the quantities of one text (``groups``: a tool
     result's line items), with or without one of them (an id or a rate among the items); for a percentage,
     also the ratio and relative change of two quantities of any one dimension ("$3.12B vs $2.79B"
     → "11.8%"); for money and bare numbers, a product with a small count or a rate (a bare number
@@ -197,13 +198,13 @@ def derived(
     by_dim: dict[str, list[float]] = {}
     seen: set[str] = set()
     for s in sources:
-        if s.key in seen:
+        if s.key in seen or _version_label(s):
             continue
         seen.add(s.key)
-        if s.dim == claim.dim or (s.bare and claim.dim in ("none", "percent")):
+        if s.bare and claim.dim in ("none", "percent"):
             pool.append(s.si)
-        elif s.bare:  # a bare source read at the claim's own scale ("1.2" + "3.0" → "$4.2B")
-            pool.append(s.si * claim.scale)
+        elif (v := _as_dim(s, claim)) is not None:
+            pool.append(v)
         if s.bare and s.si.is_integer() and 1 < s.si <= 100:
             counts.append(s.si)
         elif s.bare and 0 < s.si < 10 and not s.si.is_integer():
@@ -237,11 +238,30 @@ def derived(
     return None
 
 
+def _as_dim(q: Quantity, claim: Quantity) -> float | None:
+    """``q`` in the base unit of ``claim``'s dimension, when it can be read so: a quantity of that
+    dimension; a bare number whose JSON key names a unit of it ("dose_mg"); any other bare number
+    at the claim's own scale ("1.2" + "3.0" → "$4.2B"). None otherwise, and for version labels."""
+    if _version_label(q):
+        return None
+    if q.dim == claim.dim:
+        return q.si
+    if not q.bare:
+        return None
+    if q.hint is not None:
+        return q.si * q.hint[1] if q.hint[0] == claim.dim else None
+    return q.si * claim.scale
+
+
+def _version_label(q: Quantity) -> bool:
+    """A bare year-dot-release number ("formulary 2025.2", "2024.1"): a calendar version label,
+    not an amount, so it takes part in no derivation."""
+    return q.bare and 1900 <= q.value < 2100 and not q.value.is_integer() and q.res >= 0.01
+
+
 def _total_of(claim: Quantity, group: Sequence[Quantity], tol: float) -> str | None:
     """The total or mean of one text's quantities (all of them, or all but one), O(n)."""
-    values = [
-        q.si if q.dim == claim.dim else q.si * claim.scale for q in group if q.dim == claim.dim or q.bare
-    ]
+    values = [v for v in (_as_dim(q, claim) for q in group) if v is not None]
     if not 2 < len(values) <= 100:
         return None
     total = sum(values)
