@@ -181,7 +181,8 @@ def undeclared_tool(ctx: Ctx) -> Outcome:
         else {"status": "ok", "note": "legacy endpoint"}
     )
     decide, bad = _lookup_agent(ctx, case, call, [case.tool], result, failure, case.brief)
-    exp = Expected(H, "undeclared_tool", bad.span_id, ids(bad, decide), name)
+    # origin: the model call that chose the undeclared tool (its first emission); bad ran it
+    exp = Expected(H, "undeclared_tool", decide.span_id, ids(decide, bad), name)
     return Outcome(
         f"{case.domain}/{name}/{'rejected' if rejected else 'executed'}", f"calls undeclared {name}", (exp,)
     )
@@ -230,5 +231,6 @@ def not_found_entity(ctx: Ctx) -> Outcome:
     declared = [case.tool] if tool.name == case.tool.name else [case.tool, tool]
     decide, bad = _lookup_agent(ctx, case, call, declared, {"error": message}, failure, case.brief)
     entity = str(next(iter(args.values())))
-    exp = Expected(H, "not_found_entity", bad.span_id, ids(bad, decide), entity)
+    # origin: the model call that made the entity up; bad passed it on and got "not found"
+    exp = Expected(H, "not_found_entity", decide.span_id, ids(decide, bad), entity)
     return Outcome(f"{case.domain}/{tool.name}", f"invents {entity}", (exp,))

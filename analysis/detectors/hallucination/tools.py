@@ -12,11 +12,14 @@ do not exist.
   an ungrounded claim: the entity was made up upstream (first emitted without support), not
   mistyped by the user.
 
-Origin (SPEC §5.1 judges the call: its arguments and the not-found reply live on the tool span):
-both kinds start at the first tool span that ran the call. Only a call that was emitted but never
-executed falls back to the model span that emitted it. The emitting model span stays in
-``span_ids`` and in ``evidence["emitted_by"]``; for ``not_found_entity`` the span where the entity
-was first made up is ``evidence["entity_origin_span_id"]``.
+Origin: the first ungrounded emission, as for every claim (SPEC §5.1; "where the failure
+starts", SPEC §5.5). For ``undeclared_tool`` that is the model span that emitted the call - the
+decision to call a tool it was never given -, or the first tool span that ran it when no model span
+recorded the call. For ``not_found_entity`` it is the span where the entity was first made up
+(usually the model span whose tool call carries it; an upstream agent's message when the entity
+was invented there), also in ``evidence["entity_origin_span_id"]``. The tool spans that ran the
+call (and for ``not_found_entity`` reported the entity missing) are in ``span_ids`` and in the
+evidence (``executed_by`` / ``tool_span_ids``); the emitting model span is ``emitted_by``.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def undeclared_tools(ledger: Ledger) -> list[ToolFinding]:
     for (agent, name), (req, run) in calls.items():
         if not req and agent in records_calls:
             continue
-        origin = run[0] if run else req[0]
+        origin = req[0] if req else run[0]
         failed = [
             s
             for s in run
@@ -235,14 +238,15 @@ def not_found_entities(
             occs.append(occ)
     out: list[ToolFinding] = []
     keys: set[str] = set()
-    for origin, (tool_spans, entities, occs, reasons) in grouped.items():
+    for call, (tool_spans, entities, occs, reasons) in grouped.items():
         ranked = sorted(entities.values(), key=lambda u: _ENTITY_RANK.get(u.claim.kind, 3))
         main = ranked[0]
         keys.update(entities)
-        tool = ledger.spans[origin].tool_name
-        emitted_by = _emitting_span(ledger, origin)
+        tool = ledger.spans[call].tool_name
+        emitted_by = _emitting_span(ledger, call)
         made_up = [u.origin for u in ranked]
-        involved = [origin, *([emitted_by] if emitted_by else []), *made_up, *tool_spans]
+        origin = main.origin
+        involved = [origin, *([emitted_by] if emitted_by else []), *made_up, call, *tool_spans]
         agents = list(dict.fromkeys(a for a in (ledger.agent(s) for s in involved) if a))
         caller = ledger.agent(emitted_by or main.origin)
         sev: Severity = (

@@ -65,7 +65,7 @@ def _lookup(
 def test_tool_says_the_made_up_entity_does_not_exist(result: Any) -> None:
     args = {"tracking_number": "SHP-5521907"}
     (f,) = _not_found(DETECTOR.detect(_lookup("nf", "get_shipment", args, result).build()))
-    assert f.origin_span_id == sid("t1") and f.span_ids == (sid("t1"), sid("c1"))
+    assert f.origin_span_id == sid("c1") and f.span_ids == (sid("c1"), sid("t1"))
     assert f.evidence["emitted_by"] == sid("c1")
     assert f.evidence["entity"] == "SHP-5521907" and f.evidence["tool"] == "get_shipment"
 

@@ -46,10 +46,10 @@ def _ops_trace(declared: list[str], called: str, name: str) -> TraceBuilder:
 def test_call_to_an_undeclared_tool() -> None:
     trace = _ops_trace(["search_docs", "get_status"], "restart_cluster", "undeclared").build()
     (f,) = _kind(DETECTOR.detect(trace), "undeclared_tool")
-    # the call itself is the origin (SPEC §5.1: its name and reply live on the tool span); the
-    # model span that emitted it stays in the finding
-    assert f.origin_span_id == sid("t1")
-    assert f.span_ids == (sid("t1"), sid("c1"))
+    # the model span that emitted the call is the origin (the first emission, SPEC §5.1); the
+    # tool span that ran it stays in the finding
+    assert f.origin_span_id == sid("c1")
+    assert f.span_ids == (sid("c1"), sid("t1"))
     assert f.evidence["emitted_by"] == sid("c1") and f.evidence["executed_by"] == [sid("t1")]
     assert f.evidence["tool"] == "restart_cluster" and f.evidence["declared_tools"] == [
         "get_status",
@@ -122,8 +122,8 @@ def test_made_up_entity_that_the_tool_cannot_find() -> None:
     trace = _lookup_trace(ask, "CUST-40417", '{"error": "Customer CUST-40417 not found"}', "nf").build()
     findings = DETECTOR.detect(trace)
     (f,) = _kind(findings, "not_found_entity")
-    # the tool span holds the made-up argument and the not-found reply; c1 made the entity up
-    assert f.origin_span_id == sid("t1") and f.span_ids == (sid("t1"), sid("c1"))
+    # c1 made the entity up (the origin); t1 ran the call and reported it missing
+    assert f.origin_span_id == sid("c1") and f.span_ids == (sid("c1"), sid("t1"))
     assert f.evidence["emitted_by"] == sid("c1") and f.evidence["entity_origin_span_id"] == sid("c1")
     assert f.evidence["entity"] == "CUST-40417" and f.evidence["not_found"] == "not found"
     assert f.mast == ("FM-3.2",) and f.agents == ("support",)
@@ -136,7 +136,7 @@ def test_retried_made_up_entity_is_one_finding_at_the_first_call() -> None:
     b = _lookup_trace(ask, "CUST-40417", result, "nf-retry")
     b.tool("t2", "root", 1.6, 1.9, "get_customer", {"customer_id": "CUST-40417"}, result, status=2)
     (f,) = _kind(DETECTOR.detect(b.build()), "not_found_entity")
-    assert f.origin_span_id == sid("t1") and f.span_ids == (sid("t1"), sid("c1"), sid("t2"))
+    assert f.origin_span_id == sid("c1") and f.span_ids == (sid("c1"), sid("t1"), sid("t2"))
     assert f.evidence["tool_span_ids"] == [sid("t1"), sid("t2")]
 
 
