@@ -18,7 +18,9 @@ from analysis.messages import normalize_agent
 WRITE_OPS = frozenset({"create_memory", "update_memory", "upsert_memory", "delete_memory"})
 READ_OPS = frozenset({"search_memory"})
 AGENT_OPS = frozenset({"invoke_agent", "create_agent"})
-_HANDOFF_PREFIXES = ("transfer_to_", "transfer_", "handoff_to_", "handoff_", "handoff")
+#: hand-off tool names (OpenAI Agents SDK / Swarm, LangGraph, AutoGen). A bare "transfer_" is not
+#: one: ``transfer_funds``, ``transfer_ownership`` move things, not control.
+_HANDOFF_PREFIXES = ("transfer_back_to_", "transfer_to_", "handoff_to_", "handoff_", "handoff")
 
 
 def program_order(

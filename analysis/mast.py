@@ -151,11 +151,12 @@ def modes_for(
     detector: str, kind: str, evidence: Mapping[str, Any] | None = None, fallback: Iterable[str] = ()
 ) -> tuple[str, ...]:
     """The MAST modes of one finding. Hallucinations depend on their evidence: an ungrounded claim
-    (or a fabricated entity) that a verification step saw is FM-3.3 (the check failed), one no check
-    ever saw is FM-3.2. Unknown detectors keep the modes they declared (``fallback``) when valid."""
+    (or a fabricated entity) that a verification step passed is FM-3.3 (the check failed); one no
+    check passed - none saw it, or one saw it and rejected it while it travelled on elsewhere - is
+    FM-3.2. Unknown detectors keep the modes they declared (``fallback``) when valid."""
     evidence = evidence or {}
     if detector == "hallucination_propagation" and kind in ("ungrounded_claim", "not_found_entity"):
-        return ("FM-3.3",) if evidence.get("verified") or evidence.get("seen_by_verifier") else ("FM-3.2",)
+        return ("FM-3.3",) if evidence.get("verified") else ("FM-3.2",)
     for key in ((detector, kind), (detector, None)):
         if key in _TABLE:
             return _TABLE[key]

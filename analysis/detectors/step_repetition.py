@@ -4,7 +4,8 @@ to act on.
 - tool steps: the same tool with the same (canonical) arguments, where the earlier call succeeded
   and the repeat returned the same result (a poll whose answer changes is new information; a retry
   after an error belongs to ``timeout_cascade/retry_storm``; side-effecting tools repeated belong to
-  ``duplicate_side_effect``);
+  ``duplicate_side_effect``; hand-offs (``transfer_to_*``) are not steps: they carry no arguments,
+  and handing back and forth - reject, revise, re-check - moves the work, it does not redo it);
 - LLM steps: near-identical substantial output text of the same agent (Jaccard of word sets >= 0.9)
   while the input brought no new message in between.
 
@@ -17,6 +18,7 @@ from collections import defaultdict
 from typing import ClassVar
 
 from analysis.detectors.common import Row, clip, finding, is_side_effect_tool, rows, tool_annotations
+from analysis.happens_before import handoff_target
 from analysis.messages import canonical_json, jaccard, message_fingerprint, normalize_text, token_set
 from analysis.model import Finding, Trace
 
@@ -45,8 +47,10 @@ class StepRepetition:
                 groups[(r.agent, r["tool_name"], canonical_json(r["tool_arguments"] or "{}"))].append(r)
         out: list[Finding] = []
         for (agent, tool, args), calls in groups.items():
-            if len(calls) < 2 or is_side_effect_tool(
-                tool, tool_annotations(calls[0]["tool_definitions"], tool)
+            if (
+                len(calls) < 2
+                or handoff_target(tool) is not None
+                or is_side_effect_tool(tool, tool_annotations(calls[0]["tool_definitions"], tool))
             ):
                 continue
             repeats: list[Row] = []

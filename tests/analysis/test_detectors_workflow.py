@@ -9,6 +9,8 @@ from analysis.detectors.duplicate_side_effect import DuplicateSideEffect
 from analysis.detectors.missing_verification import MissingVerification
 from analysis.detectors.noisy_neighbour import NoisyNeighbour
 from analysis.detectors.premature_termination import PrematureTermination
+from analysis.detectors.step_repetition import StepRepetition
+from analysis.happens_before import handoff_target
 from analysis.mast import MODES, modes_for
 from analysis.model import Finding
 from tests.analysis.tracekit import TraceSpec, call, calls, response, text
@@ -249,13 +251,26 @@ def test_attribution_picks_the_causally_earliest_origin() -> None:
     assert attribute(trace, [mk(early, "info")]) is None
 
 
+def test_repeated_hand_offs_are_not_step_repetition() -> None:
+    """Reject, revise, re-check: the same argument-less transfer twice moves the work back and forth;
+    ``transfer_funds`` is no hand-off at all (it moves money, not control)."""
+    s = TraceSpec()
+    root = s.agent("analyst", 0, 100)
+    for i in range(2):
+        s.tool("transfer_to_fact_checker", 10 + 20 * i, 12 + 20 * i, root, {}, "Transferred to fact_checker")
+    assert StepRepetition().detect(s.trace()) == []
+    assert handoff_target("transfer_to_fact_checker") == "factchecker"
+    assert handoff_target("transfer_funds") is None
+
+
 def test_mast_table_and_mapping() -> None:
     assert [m.id for m in MODES] == [
         f"FM-{a}.{b}" for a, n in ((1, 5), (2, 6), (3, 3)) for b in range(1, n + 1)
     ]
-    assert modes_for("hallucination_propagation", "ungrounded_claim", {"seen_by_verifier": True}) == (
-        "FM-3.3",
-    )
+    passed = {"seen_by_verifier": True, "verified": True}
+    assert modes_for("hallucination_propagation", "ungrounded_claim", passed) == ("FM-3.3",)
+    caught = {"seen_by_verifier": True, "verified": False}  # the check worked: not an incorrect one
+    assert modes_for("hallucination_propagation", "ungrounded_claim", caught) == ("FM-3.2",)
     assert modes_for("hallucination_propagation", "ungrounded_claim", {}) == ("FM-3.2",)
     assert modes_for("timeout_cascade", "retry_storm") == ("FM-1.3",)
     assert modes_for("unknown", "x", fallback=("FM-2.2", "bogus")) == ("FM-2.2",)

@@ -34,11 +34,12 @@ evidence, for the dashboard and the report:
      "claims": [ {the fields above}, ... ], # every propagated unsupported claim of this origin
      "seen_by_verifier": bool, "verified": bool}
 
-``undeclared_tool`` (origin: the first tool span that ran the call, else the model span that
-emitted it): ``{"tool", "agent", "declared_tools", "emitted_by": <model span id or null>,
+``undeclared_tool`` (origin: the model span that first emitted the call, else - no model span
+recorded it - the first tool span that ran it): ``{"tool", "agent", "declared_tools", "emitted_by": <model span id or null>,
 "requested_by": [span ids], "executed_by": [span ids], "failed": [span ids], "seen_by_verifier": false}``.
 
-``not_found_entity`` (origin: the first tool span that reported the entity not found):
+``not_found_entity`` (origin: the span that first made the entity up, ``entity_origin_span_id``;
+the tool spans that reported it missing are ``tool_span_ids``):
 ``{"entity", "normalized", "kind", "entities", "tool", "tool_span_ids", "emitted_by": <model span
 that emitted the call, or null>, "entity_origin_span_id": <span that first made the entity up>,
 "not_found": "<the phrase, code or status that said so, or 'an empty result'>", "occurrences": [...],
