@@ -1,11 +1,11 @@
 """Hold-out measurement of faultlens's detectors, written apart from the team's corpus.
 
-Records ~54 labelled multi-agent traces (half OTel GenAI semconv, half OpenInference; several
-services each) through the real OpenTelemetry SDK into a fresh ``faultlens serve`` — half over
+Records 116 labelled multi-agent traces from two independently written sets (half OTel GenAI
+semconv, half OpenInference; several services each) through the real OpenTelemetry SDK into a fresh ``faultlens serve`` — half over
 OTLP/gRPC, half over OTLP/HTTP —, runs ``faultlens report --format json`` while the server still
 runs, and scores the report per detector and kind (see ``score.py``).
 
-    python bench/holdout/run.py [--keep DIR] [--json OUT]
+    python bench/holdout/run.py [--keep DIR] [--json OUT] [--only PREFIX]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bench.holdout import (  # noqa: E402
     gen_clean_content,
     gen_clean_memory,
     gen_clean_ops,
+    gen_fresh_hallucination,
     gen_hallucination,
     gen_hallucination_more,
     gen_mast,
@@ -50,16 +51,29 @@ SCENARIOS: list[Scenario] = [
     *gen_clean_content.SCENARIOS,
     *gen_clean_memory.SCENARIOS,
     *gen_clean_ops.SCENARIOS,
+    *gen_fresh_hallucination.SCENARIOS,
 ]
 
 #: Traces start this far apart (and well in the past) so window detectors see them as separate.
 SPACING_NS = 300 * 1_000_000_000
 
 
-def record_all(exporters: Exporters) -> list[Case]:
+def select(scenarios: list[Scenario], prefix: str | None) -> list[Scenario]:
+    """The scenarios whose name, or whose module's name (with or without ``gen_``), starts with ``prefix``."""
+    if not prefix:
+        return scenarios
+    kept = []
+    for sc in scenarios:
+        module = sc.build.__module__.rsplit(".", 1)[-1]
+        if any(n.startswith(prefix) for n in (sc.name, module, module.removeprefix("gen_"))):
+            kept.append(sc)
+    return kept
+
+
+def record_all(exporters: Exporters, scenarios: list[Scenario]) -> list[Case]:
     cases = []
-    start = time.time_ns() - len(SCENARIOS) * SPACING_NS - 3600 * 1_000_000_000
-    for i, sc in enumerate(SCENARIOS):
+    start = time.time_ns() - len(scenarios) * SPACING_NS - 3600 * 1_000_000_000
+    for i, sc in enumerate(scenarios):
         transport: Transport = "grpc" if i % 2 == 0 else "http"
         r = Recorder(exporters, transport, start + i * SPACING_NS)
         expected = sc.build(r, CONVENTIONS[sc.convention])
@@ -101,7 +115,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", type=Path, default=None, help="Keep the store and report in this folder.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the raw report here.")
+    parser.add_argument(
+        "--only", default=None, metavar="PREFIX", help="Keep scenarios whose name or module starts with this."
+    )
     args = parser.parse_args()
+    scenarios = select(SCENARIOS, args.only)
+    if not scenarios:
+        parser.error(f"--only {args.only}: no scenario name or module starts with it")
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="holdout-") as tmp:
         folder = args.keep or Path(tmp)
@@ -110,7 +130,7 @@ def main() -> int:
         db.unlink(missing_ok=True)
         with Server(ROOT, db) as server:
             exporters = Exporters(server.grpc, server.http)
-            cases = record_all(exporters)
+            cases = record_all(exporters, scenarios)
             flushed = exporters.flush()
             exporters.shutdown()
             n_spans = sum(len(c.spans) for c in cases)
