@@ -1,9 +1,10 @@
 """Hold-out measurement of faultlens's detectors, written apart from the team's corpus.
 
 Records 116 labelled multi-agent traces from two independently written sets (half OTel GenAI
-semconv, half OpenInference; several services each) through the real OpenTelemetry SDK into a fresh ``faultlens serve`` — half over
-OTLP/gRPC, half over OTLP/HTTP —, runs ``faultlens report --format json`` while the server still
-runs, and scores the report per detector and kind (see ``score.py``).
+semconv, half OpenInference; several services each) through the real OpenTelemetry SDK into a
+fresh ``faultlens serve`` — half over OTLP/gRPC, half over OTLP/HTTP —, runs
+``faultlens report --format json`` while the server still runs, and scores the report per
+detector and kind (see ``score.py``).
 
     python bench/holdout/run.py [--keep DIR] [--json OUT] [--only PREFIX]
 """

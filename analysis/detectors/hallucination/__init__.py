@@ -35,8 +35,9 @@ evidence, for the dashboard and the report:
      "seen_by_verifier": bool, "verified": bool}
 
 ``undeclared_tool`` (origin: the model span that first emitted the call, else - no model span
-recorded it - the first tool span that ran it): ``{"tool", "agent", "declared_tools", "emitted_by": <model span id or null>,
-"requested_by": [span ids], "executed_by": [span ids], "failed": [span ids], "seen_by_verifier": false}``.
+recorded it - the first tool span that ran it): ``{"tool", "agent", "declared_tools",
+"emitted_by": <model span id or null>, "requested_by": [span ids], "executed_by": [span ids],
+"failed": [span ids], "seen_by_verifier": false}``.
 
 ``not_found_entity`` (origin: the span that first made the entity up, ``entity_origin_span_id``;
 the tool spans that reported it missing are ``tool_span_ids``):
