@@ -4,16 +4,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SEMANTIC_STAMP := $(VENV)/.installed-semantic
 
-.PHONY: install demo serve test lint typecheck unit browser bench holdout clean samples
+.PHONY: install install-semantic demo serve test lint typecheck unit browser bench holdout clean samples
 
 $(STAMP): pyproject.toml setup.py collector/decode/_wire.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,semantic]'
+	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The optional semantic grounding (an embedding model and torch, CPU build): the tests need it, the
+# demo does not.
+$(SEMANTIC_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,semantic]'
+	touch $(SEMANTIC_STAMP)
+
 install: $(STAMP)
+
+install-semantic: $(SEMANTIC_STAMP)
 
 # Collector + analysis + dashboard on 127.0.0.1, with sample multi-agent traffic.
 demo: install
@@ -36,10 +45,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install-semantic
 	$(BIN)/pytest
 
-test: install browser lint typecheck unit
+test: install-semantic browser lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/ingest.py
