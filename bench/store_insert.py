@@ -127,38 +127,19 @@ def _open_strategy(path: Path, strategy: str) -> duckdb.DuckDBPyConnection:
     return open_database(path)
 
 
-_POSITIONAL: dict[int, frozenset[str]] = {}
-
-
-def _positional(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """``positional_tables`` once per connection, as the writer does once per open."""
-    if id(con) not in _POSITIONAL:
-        _POSITIONAL[id(con)] = positional_tables(con)
-    return _POSITIONAL[id(con)]
-
-
-def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, positional: frozenset[str]) -> None:
+    """One batch by ``strategy``; ``positional`` is ``positional_tables(con)``, looked up once per
+    open as the writer does."""
     cols = ", ".join(schema.SPANS.names)
     con.execute("BEGIN TRANSACTION")
     if strategy == "store: pk + plain INSERT":
+        group = [IngestBatch(spans=b)]
         try:
-            insert_group(
-                con,
-                [IngestBatch(spans=b)],
-                time.time_ns(),
-                check_stored=False,
-                positional=_positional(con),
-            )
+            insert_group(con, group, time.time_ns(), check_stored=False, positional=positional)
         except duckdb.ConstraintException:  # the writer's redo path for stored duplicates
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
-            insert_group(
-                con,
-                [IngestBatch(spans=b)],
-                time.time_ns(),
-                check_stored=True,
-                positional=_positional(con),
-            )
+            insert_group(con, group, time.time_ns(), check_stored=True, positional=positional)
     else:
         con.register("_in", b)
         if strategy == "pk + INSERT OR IGNORE":
@@ -196,13 +177,14 @@ def bench_dedup(tmp: Path, size: int, stored: int, repeats: int) -> dict[str, tu
         con = _open_strategy(path, strategy)
         try:
             _preload(con, stored)
+            positional = positional_tables(con)
             times = []
             for b in batches:
                 t = time.perf_counter()
-                _insert(con, strategy, b)
+                _insert(con, strategy, b, positional)
                 times.append(time.perf_counter() - t)
             t = time.perf_counter()
-            _insert(con, strategy, batches[0])
+            _insert(con, strategy, batches[0], positional)
             replay = time.perf_counter() - t
         finally:
             con.close()

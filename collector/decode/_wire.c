@@ -120,6 +120,14 @@ static PyObject *utf8(Buf s) {
     return o;
 }
 
+/* A string field the decoder does not keep: valid UTF-8, or the request is malformed. */
+static int check_utf8(Buf s) {
+    PyObject *checked = utf8(s);
+    if (checked == NULL) return -1;
+    Py_DECREF(checked);
+    return 0;
+}
+
 static PyObject *raw_bytes(Buf s) { return PyBytes_FromStringAndSize((const char *)s.p, s.end - s.p); }
 
 /* Replace *slot by value (a new reference, may be NULL on error). */
@@ -549,18 +557,9 @@ static PyObject *parse_scope_spans(Buf b) {
         if (wt == WT_LEN && field == 1) {
             if (read_len(&b, &sub) < 0 || parse_scope(sub, &name, &version) < 0) goto error;
         } else if (wt == WT_LEN && field == 2) {
-            if (read_len(&b, &sub) < 0) goto error;
-            PyObject *span = parse_span(sub);
-            if (span == NULL) goto error;
-            int rc = PyList_Append(spans, span);
-            Py_DECREF(span);
-            if (rc < 0) goto error;
-        } else if (wt == WT_LEN && field == 3) {
-            Buf url;
-            if (read_len(&b, &url) < 0) goto error;
-            PyObject *checked = utf8(url);
-            if (checked == NULL) goto error;
-            Py_DECREF(checked);
+            if (read_len(&b, &sub) < 0 || append_new(&spans, parse_span(sub)) < 0) goto error;
+        } else if (wt == WT_LEN && field == 3) { /* schema_url */
+            if (read_len(&b, &sub) < 0 || check_utf8(sub) < 0) goto error;
         } else if (skip(&b, wt) < 0) {
             goto error;
         }
@@ -582,10 +581,7 @@ static int check_strings(Buf b) {
         Buf sub;
         if (read_tag(&b, &field, &wt) < 0) return -1;
         if (wt == WT_LEN) {
-            if (read_len(&b, &sub) < 0) return -1;
-            PyObject *checked = utf8(sub);
-            if (checked == NULL) return -1;
-            Py_DECREF(checked);
+            if (read_len(&b, &sub) < 0 || check_utf8(sub) < 0) return -1;
         } else if (skip(&b, wt) < 0) {
             return -1;
         }
@@ -622,12 +618,8 @@ static PyObject *parse_resource_spans(Buf b) {
             if (read_len(&b, &sub) < 0 || parse_resource(sub, attrs) < 0) goto error;
         } else if (wt == WT_LEN && field == 2) {
             if (read_len(&b, &sub) < 0 || append_new(&scopes, parse_scope_spans(sub)) < 0) goto error;
-        } else if (wt == WT_LEN && field == 3) {
-            Buf url;
-            if (read_len(&b, &url) < 0) goto error;
-            PyObject *checked = utf8(url);
-            if (checked == NULL) goto error;
-            Py_DECREF(checked);
+        } else if (wt == WT_LEN && field == 3) { /* schema_url */
+            if (read_len(&b, &sub) < 0 || check_utf8(sub) < 0) goto error;
         } else if (skip(&b, wt) < 0) {
             goto error;
         }

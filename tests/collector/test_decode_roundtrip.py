@@ -13,23 +13,16 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from collector.decode import decode_logs, decode_traces, parse_traces
-from tests.collector.fixtures.decode_support import Bytes, any_value, expected_json_value, kvs, request, span
+from tests.collector.fixtures.decode_support import (
+    any_value,
+    attribute_values,
+    expected_json_value,
+    kvs,
+    request,
+    span,
+)
 
-_I64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
-_SCALARS = st.one_of(
-    st.text(max_size=30),
-    _I64,
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.booleans(),
-    st.binary(max_size=20).map(Bytes),
-)
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+_VALUES = attribute_values()
 _ATTRS = st.dictionaries(st.text(max_size=20), _VALUES, max_size=6)
 _NONZERO16 = st.binary(min_size=16, max_size=16).filter(any)
 _NONZERO8 = st.binary(min_size=8, max_size=8).filter(any)

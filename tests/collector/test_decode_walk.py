@@ -22,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from collector.decode import parse_and_decode, parse_traces, walk
 from collector.decode.walk import walk_bytes, walk_message
-from tests.collector.fixtures.decode_support import Bytes, any_value
+from tests.collector.fixtures.decode_support import any_value, attribute_values
 
 
 def test_the_compiled_walker_is_built() -> None:
@@ -33,22 +33,7 @@ def test_the_compiled_walker_is_built() -> None:
 
 CORPUS = Path(__file__).resolve().parents[2] / "sample_traces" / "corpus"
 
-_I64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
-_SCALARS = st.one_of(
-    st.text(max_size=30),
-    _I64,
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.booleans(),
-    st.binary(max_size=20).map(Bytes),
-    st.none(),
-)
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+_VALUES = attribute_values(unset=True)
 # Lists of pairs, not dicts: repeated keys must keep their last value in both walkers.
 _KVS = st.lists(
     st.tuples(st.sampled_from(["gen_ai.operation.name", "k", "", "ключ"]) | st.text(max_size=12), _VALUES),
