@@ -33,7 +33,7 @@ from store import schema  # noqa: E402
 from store.api import IngestBatch  # noqa: E402
 from store.config import StoreConfig  # noqa: E402
 from store.database import open_database  # noqa: E402
-from store.ingest import insert_group, positional_tables  # noqa: E402
+from store.ingest import conform_batch, insert_group, positional_tables  # noqa: E402
 from store.writer import DuckStoreWriter  # noqa: E402
 
 SPANS_PER_TRACE = 32
@@ -118,11 +118,8 @@ STRATEGIES = ("store: pk + plain INSERT", "pk + INSERT OR IGNORE", "no key + ant
 def _open_strategy(path: Path, strategy: str) -> duckdb.DuckDBPyConnection:
     if strategy == "no key + anti-join":
         con = duckdb.connect(str(path), config={"enable_external_access": False})
-        con.execute(
-            schema.create_table_sql("spans", schema.SPANS, ("trace_id", "span_id")).replace(
-                ",\n  PRIMARY KEY (trace_id, span_id)", ""
-            )
-        )
+        ddl = schema.create_table_sql(schema.SPAN_ROWS_TABLE, schema.SPAN_ROWS, ("trace_id", "span_id"))
+        con.execute(ddl.replace(",\n  PRIMARY KEY (trace_id, span_id)", ""))
         return con
     return open_database(path)
 
@@ -130,7 +127,9 @@ def _open_strategy(path: Path, strategy: str) -> duckdb.DuckDBPyConnection:
 def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, positional: frozenset[str]) -> None:
     """One batch by ``strategy``; ``positional`` is ``positional_tables(con)``, looked up once per
     open as the writer does."""
-    cols = ", ".join(schema.SPANS.names)
+    cols = ", ".join(schema.SPAN_ROWS.names)
+    rows = schema.SPAN_ROWS_TABLE
+    b = conform_batch(IngestBatch(spans=b)).spans
     con.execute("BEGIN TRANSACTION")
     if strategy == "store: pk + plain INSERT":
         group = [IngestBatch(spans=b)]
@@ -143,12 +142,12 @@ def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, position
     else:
         con.register("_in", b)
         if strategy == "pk + INSERT OR IGNORE":
-            con.execute(f"INSERT OR IGNORE INTO spans ({cols}) SELECT {cols} FROM _in")
+            con.execute(f"INSERT OR IGNORE INTO {rows} ({cols}) SELECT {cols} FROM _in")
         else:
             con.execute(
-                f"INSERT INTO spans ({cols}) SELECT {cols} FROM "
+                f"INSERT INTO {rows} ({cols}) SELECT {cols} FROM "
                 "(SELECT DISTINCT ON (trace_id, span_id) * FROM _in) b WHERE NOT EXISTS "
-                "(SELECT 1 FROM spans s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
+                f"(SELECT 1 FROM {rows} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
             )
         con.unregister("_in")
     con.execute("COMMIT")
@@ -159,7 +158,8 @@ def _preload(con: duckdb.DuckDBPyConnection, rows: int) -> None:
     measured against a store of that size."""
     if rows:
         con.execute(
-            "INSERT INTO spans (trace_id, span_id, parent_span_id, name, start_ns, end_ns, attributes) "
+            f"INSERT INTO {schema.SPAN_ROWS_TABLE} "
+            "(trace_id, span_id, parent_span_id, name, start_ns, end_ns, attributes_rest) "
             "SELECT md5((i // 32)::VARCHAR || 'p'), substr(md5(i::VARCHAR || 'q'), 1, 16), NULL, "
             f"'chat ' || (i % 7), i, i + 1000, repeat('x', 300) FROM range({rows}) r(i)"
         )
@@ -272,7 +272,7 @@ def bench_checkpoint(tmp: Path, batches: list[pa.Table], threshold: str) -> tupl
     t = time.perf_counter()
     for i in range(0, len(batches), 8):
         con.execute("BEGIN TRANSACTION")
-        group = [IngestBatch(spans=b) for b in batches[i : i + 8]]
+        group = [conform_batch(IngestBatch(spans=b)) for b in batches[i : i + 8]]
         insert_group(con, group, T0, check_stored=False, positional=positional)
         con.execute("COMMIT")
     committed = time.perf_counter() - t

@@ -27,8 +27,9 @@ def _empty(table_schema: pa.Schema) -> Callable[[], pa.Table]:
 @dataclass(frozen=True)
 class IngestBatch:
     """What one export request decoded into. Every table uses the schema of the same name in
-    ``store.schema``; empty tables are allowed. ``ingested_ns`` and the ``resolved_agent_*`` columns
-    are filled by the writer, whatever the batch holds.
+    ``store.schema``, ``spans`` either ``SPANS`` (attributes whole) or the stored form
+    ``SPAN_ROWS`` (the decoder's, and the default); empty tables are allowed. ``ingested_ns`` and
+    the ``resolved_agent_*`` columns are filled by the writer, whatever the batch holds.
 
     ``conformed`` is a promise, not a check: True means the tables are exactly what
     ``store.ingest.conform_batch`` returned (which sets it), so the writer does not conform them
@@ -36,7 +37,7 @@ class IngestBatch:
     round trip) set it; ``dataclasses.replace`` keeps it, so pass ``conformed=False`` when replacing
     a table. It takes no part in equality: a batch equals its conformed copy when the tables do."""
 
-    spans: pa.Table = field(default_factory=_empty(schema.SPANS))
+    spans: pa.Table = field(default_factory=_empty(schema.SPAN_ROWS))
     span_events: pa.Table = field(default_factory=_empty(schema.SPAN_EVENTS))
     span_links: pa.Table = field(default_factory=_empty(schema.SPAN_LINKS))
     logs: pa.Table = field(default_factory=_empty(schema.LOGS))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from store import schema
+from store import schema, span_text
 from store.errors import QueryError, ReadOnlyViolation, SchemaError, StoreError, StoreLocked, StoreNotFound
 
 META_TABLE = "faultlens_meta"
@@ -44,8 +44,20 @@ class Migration:
     apply: Callable[[duckdb.DuckDBPyConnection], None]
 
 
+def _store_span_text_once(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2: ``spans`` becomes a view over ``span_rows`` (see ``store.schema``). Stored rows
+    keep their attributes whole (nothing moved); the mask column is appended, so inserts name
+    their columns (``store.ingest.positional_tables``)."""
+    con.execute(f"ALTER TABLE spans RENAME TO {schema.SPAN_ROWS_TABLE}")
+    con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} RENAME COLUMN attributes TO attributes_rest")
+    con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} ADD COLUMN attributes_in_columns SMALLINT")
+
+
 #: Migrations to versions 2 .. ``schema.SCHEMA_VERSION``, ascending. A fresh file skips them all.
-MIGRATIONS: tuple[Migration, ...] = ()
+#: The views (``spans``) are created afresh after migrating, on every writable open.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "store each span text once: spans is a view over span_rows", _store_span_text_once),
+)
 
 
 @contextmanager
@@ -110,7 +122,7 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The file's schema version, or None for a file without faultlens tables."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if META_TABLE not in tables:
-        if "spans" in tables:
+        if "spans" in tables or schema.SPAN_ROWS_TABLE in tables:
             raise SchemaError("not a faultlens store: it has a spans table but no schema version")
         return None
     row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
@@ -125,9 +137,10 @@ def ensure_schema(
     migrations: Sequence[Migration] = MIGRATIONS,
     target_version: int = schema.SCHEMA_VERSION,
 ) -> int:
-    """Create or migrate the file to ``target_version`` in one transaction; return the version the
-    file had before (0 for a fresh file). Raises ``SchemaError`` for a newer file, a missing or
-    failing migration, or tables that lack columns of ``store.schema`` after migrating."""
+    """Create or migrate the file to ``target_version`` and (re)create the ``spans`` view, in one
+    transaction; return the version the file had before (0 for a fresh file). Raises
+    ``SchemaError`` for a newer file, a missing or failing migration, or tables that lack columns
+    of ``store.schema`` after migrating."""
     with translate_errors("cannot read the schema version"):
         before = stored_version(con)
     if before is not None and before > target_version:
@@ -135,21 +148,20 @@ def ensure_schema(
             f"the store was written by a newer faultlens (schema version {before}, "
             f"this faultlens understands up to {target_version})"
         )
-    if before == target_version:
-        check_columns(con)
-        return before
     con.execute("BEGIN TRANSACTION")
     try:
         if before is None:
             for name, table_schema, key in schema.TABLES:
-                con.execute(schema.create_table_sql(name, table_schema, key))
+                con.execute(schema.create_table_sql(*schema.stored(name, table_schema), key))
             for ddl in _INTERNAL_DDL:
                 con.execute(ddl)
-        else:
+        elif before != target_version:
             _migrate(con, before, target_version, migrations)
-        con.execute(
-            f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('schema_version', ?)", [str(target_version)]
-        )
+        con.execute(span_text.spans_view_sql())
+        if before != target_version:
+            con.execute(
+                f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('schema_version', ?)", [str(target_version)]
+            )
         check_columns(con)
         con.execute("COMMIT")
     except duckdb.Error as e:
@@ -178,7 +190,7 @@ def check_columns(con: duckdb.DuckDBPyConnection) -> None:
     present: dict[str, set[str]] = {}
     for table, column in rows:
         present.setdefault(table, set()).add(column)
-    for name, table_schema, _ in schema.TABLES:
+    for name, table_schema in (schema.stored(n, s) for n, s, _ in schema.TABLES):
         missing = [f.name for f in table_schema if f.name not in present.get(name, set())]
         if missing:
             raise SchemaError(f"table {name} lacks columns {missing}: a migration is missing")

@@ -27,18 +27,30 @@ from store.errors import StoreError
 log = logging.getLogger(__name__)
 
 _KEYS = {name: key for name, _, key in schema.TABLES}
-_SCHEMAS = {name: s for name, s, _ in schema.TABLES}
+#: Per table of ``schema.TABLES``: the stored table and the Arrow schema batches are conformed to.
+_STORED = {name: schema.stored(name, s) for name, s, _ in schema.TABLES}
+_SCHEMAS = {name: s for name, (_, s) in _STORED.items()}
 #: Batch tables in insert order, with the columns the writer fills whatever the batch holds.
 _BATCH_TABLES = ("spans", "span_events", "span_links", "logs", "metrics")
 _STAMPED = ("spans", "logs", "metrics")  # tables whose ingested_ns the writer sets at commit
 
 
 def conform(table: pa.Table, name: str) -> pa.Table:
-    """Return ``table`` in the exact Arrow schema of table ``name``: columns in schema order, cast
-    to the schema's types, absent columns as nulls. Rows with a null key column are logged, counted
-    and dropped (they could never be addressed). Raises ``StoreError`` for unknown columns or
-    values that do not cast."""
+    """Return ``table`` in the exact Arrow schema table ``name`` is stored in: columns in schema
+    order, cast to the schema's types, absent columns as nulls. Rows with a null key column are
+    logged, counted and dropped (they could never be addressed). Raises ``StoreError`` for unknown
+    columns or values that do not cast. Spans come as ``schema.SPAN_ROWS`` (from the decoder) or
+    with ``attributes`` whole (``schema.SPANS``: stored as ``attributes_rest``, nothing moved)."""
     target = _SCHEMAS[name]
+    if name == "spans" and "attributes" in table.column_names:
+        if "attributes_rest" in table.column_names or "attributes_in_columns" in table.column_names:
+            raise StoreError(
+                "spans: give attributes whole or as attributes_rest + attributes_in_columns, not both"
+            )
+        at = table.column_names.index("attributes")
+        table = table.rename_columns(
+            [*table.column_names[:at], "attributes_rest", *table.column_names[at + 1 :]]
+        )
     if not table.schema.equals(target):
         unknown = sorted(set(table.column_names) - set(target.names))
         if unknown:
@@ -132,7 +144,7 @@ def positional_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
             for r in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
                 "ORDER BY column_index",
-                [name],
+                [_STORED[name][0]],
             ).fetchall()
         ]
         if stored == _SCHEMAS[name].names:
@@ -143,19 +155,20 @@ def positional_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
 def insert_plain(
     con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, positional: bool = False
 ) -> int:
-    """Plain ``INSERT`` of ``table`` into ``name`` (inside the caller's transaction); a key that
-    is already stored raises ``duckdb.ConstraintException`` and aborts the transaction.
-    ``positional``: ``table`` is conformed and ``name`` is in ``positional_tables``."""
+    """Plain ``INSERT`` of ``table`` into the table that stores ``name`` (inside the caller's
+    transaction); a key that is already stored raises ``duckdb.ConstraintException`` and aborts the
+    transaction. ``positional``: ``table`` is conformed and ``name`` is in ``positional_tables``."""
     if table.num_rows == 0:
         return 0
+    target = _STORED[name][0]
     if positional:
-        con.from_arrow(table).insert_into(name)
+        con.from_arrow(table).insert_into(target)
         return int(table.num_rows)
     view = f"_faultlens_in_{name}"
     cols = ", ".join(table.column_names)
     con.register(view, table)
     try:
-        con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {view}")
+        con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
     finally:
         unregister_quietly(con, view)
     return int(table.num_rows)
@@ -176,10 +189,11 @@ def _stored_rows(con: duckdb.DuckDBPyConnection, name: str, keys: pa.Table) -> p
     key = _KEYS[name]
     numbered = keys.append_column("_row", pa.array(range(keys.num_rows), pa.int64()))
     on = " AND ".join(f"s.{k} = k.{k}" for k in key)
+    table = _STORED[name][0]
     con.register("_faultlens_keys", numbered)
     try:
         rows = con.execute(
-            f"SELECT k._row FROM _faultlens_keys k WHERE EXISTS (SELECT 1 FROM {name} s WHERE {on})"
+            f"SELECT k._row FROM _faultlens_keys k WHERE EXISTS (SELECT 1 FROM {table} s WHERE {on})"
         ).fetchall()
     finally:
         unregister_quietly(con, "_faultlens_keys")

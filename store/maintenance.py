@@ -31,6 +31,9 @@ CONTENT_COLUMNS: tuple[str, ...] = tuple(
 _TEXT_COLUMNS = frozenset({"reasoning"})  # plain text; the others are JSON arrays
 
 _TOUCHED = "_faultlens_touched"
+#: The table the ``spans`` view reads: updates go there, by rowid. A column of ``CONTENT_COLUMNS``
+#: that holds a moved attribute is never updated (log content only fills empty columns).
+_ROWS = schema.SPAN_ROWS_TABLE
 
 
 def run_maintenance(con: duckdb.DuckDBPyConnection, trace_ids: Collection[str]) -> None:
@@ -61,7 +64,7 @@ def _update_spans(con: duckdb.DuckDBPyConnection, updates: pa.Table, columns: Co
     assignments = ", ".join(f"{c} = u.{c}" for c in columns)
     con.register(view, updates)
     try:
-        con.execute(f"UPDATE spans SET {assignments} FROM {view} u WHERE spans.rowid = u.row")
+        con.execute(f"UPDATE {_ROWS} SET {assignments} FROM {view} u WHERE {_ROWS}.rowid = u.row")
     finally:
         unregister_quietly(con, view)
 
@@ -75,7 +78,7 @@ def resolve_touched_agents(con: duckdb.DuckDBPyConnection) -> int:
     # Only traces with a span still unresolved: most spans resolve within their own batch.
     rows = con.execute(
         "WITH t AS (SELECT trace_id, span_id, parent_span_id, agent_id, agent_name, resolved_agent_id, "
-        f"resolved_agent_name, rowid FROM spans WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})) "
+        f"resolved_agent_name, rowid FROM {_ROWS} WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})) "
         "SELECT * FROM t WHERE trace_id IN (SELECT trace_id FROM t "
         "WHERE resolved_agent_id IS NULL AND resolved_agent_name IS NULL) ORDER BY trace_id"
     ).fetchall()
@@ -152,7 +155,8 @@ def join_log_content(con: duckdb.DuckDBPyConnection) -> int:
     try:
         spans = con.execute(
             f"SELECT s.trace_id, s.span_id, {', '.join(f's.{c}' for c in CONTENT_COLUMNS)}, "
-            f"coalesce(f.mask, 0), s.rowid FROM spans s JOIN _faultlens_log_keys k USING (trace_id, span_id) "
+            f"coalesce(f.mask, 0), s.rowid FROM {_ROWS} s "
+            "JOIN _faultlens_log_keys k USING (trace_id, span_id) "
             f"LEFT JOIN {LOG_FILL_TABLE} f USING (trace_id, span_id)"
         ).fetchall()
     finally:
@@ -207,7 +211,7 @@ WITH s AS (
     SELECT trace_id, span_id, parent_span_id, name, service_name, start_ns, end_ns, status_code,
         resolved_agent_name, request_model, response_model, operation, input_tokens, output_tokens,
         ingested_ns
-    FROM spans WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})
+    FROM {schema.SPAN_ROWS_TABLE} WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})
 ),
 root AS (
     SELECT DISTINCT ON (trace_id) trace_id, span_id, name, service_name FROM s

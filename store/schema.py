@@ -16,6 +16,14 @@ Conventions of the columns:
   ``finish_reason``. System instructions are a JSON array of parts.
 - ``attributes`` / ``resource_attributes`` keep the raw key/values losslessly as a JSON object.
 
+Each text is stored once. A raw attribute whose value a normalized column holds verbatim (the usual
+``gen_ai.input.messages`` of a semconv span is the ``input_messages`` text, byte for byte) is kept
+in that column only: ``spans`` is a view over the stored table ``span_rows`` (``SPAN_ROWS``), whose
+``attributes_rest`` lacks such attributes and whose ``attributes_in_columns`` bit mask names them
+(bit i: ``MOVED_ATTRIBUTES[i]``); the view puts them back, so ``spans.attributes`` is the whole
+object (the moved keys come last: JSON objects are unordered). Writers may give ``attributes``
+whole instead (nothing moved); only the collector's decoder moves values (``store.span_text``).
+
 The Arrow schemas below are what the collector produces and the writer consumes; the DuckDB DDL is
 generated from them so the two cannot drift.
 """
@@ -24,7 +32,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _STR = pa.string()
 _I64 = pa.int64()
@@ -90,6 +98,32 @@ SPANS = pa.schema(
         ("ingested_ns", _I64),
     ]
 )
+
+#: Raw attribute key → the normalized column that may hold its value verbatim. Bit i of
+#: ``attributes_in_columns`` is entry i; append only (stored rows refer to the positions).
+MOVED_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("gen_ai.input.messages", "input_messages"),
+    ("gen_ai.output.messages", "output_messages"),
+    ("gen_ai.system_instructions", "system_instructions"),
+    ("gen_ai.tool.call.arguments", "tool_arguments"),
+    ("gen_ai.tool.call.result", "tool_result"),
+    ("gen_ai.tool.definitions", "tool_definitions"),
+    ("db.query.text", "db_query_text"),
+)
+
+# Spliced into JSON and SQL literals as they are.
+assert all(k.isascii() and k.replace(".", "").replace("_", "").isalnum() for k, _ in MOVED_ATTRIBUTES)
+
+_ATTRIBUTES_AT = SPANS.get_field_index("attributes")
+#: How ``spans`` is stored (table ``span_rows``): ``attributes`` split into what was not moved and
+#: the mask of what was (NULL: nothing; see the module docstring).
+SPAN_ROWS = (
+    SPANS.remove(_ATTRIBUTES_AT)
+    .insert(_ATTRIBUTES_AT, pa.field("attributes_rest", _STR))
+    .insert(_ATTRIBUTES_AT + 1, pa.field("attributes_in_columns", pa.int16()))
+)
+SPAN_ROWS_TABLE = "span_rows"
+
 
 SPAN_EVENTS = pa.schema(
     [
@@ -242,9 +276,16 @@ _DUCK_TYPES = {
     pa.string(): "VARCHAR",
     pa.int8(): "TINYINT",
     pa.int32(): "INTEGER",
+    pa.int16(): "SMALLINT",
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
 }
+
+
+def stored(name: str, table_schema: pa.Schema) -> tuple[str, pa.Schema]:
+    """The table that stores ``TABLES``' table ``name``, and its Arrow schema: ``span_rows`` /
+    ``SPAN_ROWS`` for ``spans`` (read through the view of that name), the table itself otherwise."""
+    return (SPAN_ROWS_TABLE, SPAN_ROWS) if name == "spans" else (name, table_schema)
 
 
 def create_table_sql(name: str, schema: pa.Schema, key: tuple[str, ...]) -> str:

@@ -38,6 +38,7 @@ from analysis.load import build_trace
 from analysis.model import Detector, Finding, Trace
 from collector.decode import decode_traces
 from store.api import IngestBatch
+from store.span_text import whole_spans
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "external" / "trail"
 HALLUCINATION_CATEGORIES = frozenset({"language-only", "tool-related"})
@@ -182,7 +183,9 @@ def read_traces(paths: Sequence[Path]) -> list[Trace]:
     out: list[Trace] = []
     for path in paths:
         batch = decode_traces(read_request(path)).batch
-        spans, events, links = (_frame(t) for t in (batch.spans, batch.span_events, batch.span_links))
+        spans, events, links = (
+            _frame(t) for t in (whole_spans(batch.spans), batch.span_events, batch.span_links)
+        )
         if spans.height:
             out.append(build_trace(str(spans["trace_id"][0]), spans, events, links))
     return out

@@ -3,7 +3,9 @@
 The request arrives in the plain shape of ``collector.decode.walk`` (from protobuf bytes directly,
 or from a parsed message). One pass over it appends the core fields to per-column lists (no per-span row
 objects); each span's normalized columns come back as a small sparse dict (a plain span's is
-empty) scattered into their columns at the end, and the tables are built once. A span is rejected
+empty) scattered into their columns at the end, and the tables are built once. Spans come out in
+the stored form ``store.schema.SPAN_ROWS``: an attribute whose value a normalized column holds
+verbatim is moved there rather than kept twice. A span is rejected
 (counted, reason kept, others unaffected) when its trace id is not 16 bytes or all zero, its span
 id not 8 bytes or all zero, or its parent id is set but not 8 bytes. An all-zero or empty parent id
 means "no parent" (NULL). Times past the int64 range are clamped to its maximum; enum values that
@@ -55,7 +57,7 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
 
 def decode_resources(resources: list[Resource]) -> Decoded:
     """Decode a request in the shape of ``collector.decode.walk`` (from either walker)."""
-    cols: dict[str, list[Any]] = {name: [] for name in schema.SPANS.names}
+    cols: dict[str, list[Any]] = {name: [] for name in schema.SPAN_ROWS.names}
     events: dict[str, list[Any]] = {name: [] for name in schema.SPAN_EVENTS.names}
     links: dict[str, list[Any]] = {name: [] for name in schema.SPAN_LINKS.names}
     rejected = Rejections()
@@ -63,10 +65,11 @@ def decode_resources(resources: list[Resource]) -> Decoded:
     a_trace, a_span, a_parent = cols["trace_id"].append, cols["span_id"].append, cols["parent_span_id"].append
     a_state, a_name, a_kind = cols["trace_state"].append, cols["name"].append, cols["kind"].append
     a_start, a_end, a_dur = cols["start_ns"].append, cols["end_ns"].append, cols["duration_ns"].append
-    a_code, a_msg, a_attrs = (
+    a_code, a_msg, a_attrs, a_moved = (
         cols["status_code"].append,
         cols["status_message"].append,
-        cols["attributes"].append,
+        cols["attributes_rest"].append,
+        cols["attributes_in_columns"].append,
     )
     norms: list[dict[str, Any]] = []  # per span: its normalized columns, mostly sparse
     a_norm = norms.append
@@ -116,11 +119,13 @@ def decode_resources(resources: list[Resource]) -> Decoded:
                 a_dur(end - start if end > start else 0)
                 a_code(code if 0 <= code <= 127 else 0)
                 a_msg(message or None)
-                a_attrs(dumps(attrs))
                 named_events = _events(span_events, tid, sid, events) if span_events else ()
                 if span_links:
                     _links(span_links, tid, sid, links)
-                a_norm(_normalized(attrs, name, named_events, sid, rejected))
+                norm = _normalized(attrs, name, named_events, sid, rejected)
+                a_norm(norm)
+                a_moved(_move_attributes(attrs, norm) if norm else None)
+                a_attrs(dumps(attrs))
             # Resource and scope columns are constant for the scope's spans: one extend each.
             count = len(norms) - before
             cols["service_name"].extend([service] * count)
@@ -136,11 +141,27 @@ def decode_resources(resources: list[Resource]) -> Decoded:
         for column, value in norm.items():
             cols[column][row] = value
     batch = IngestBatch(
-        spans=pa.table(cols, schema=schema.SPANS),
+        spans=pa.table(cols, schema=schema.SPAN_ROWS),
         span_events=pa.table(events, schema=schema.SPAN_EVENTS),
         span_links=pa.table(links, schema=schema.SPAN_LINKS),
     )
     return Decoded(batch=batch, rejected=rejected.count, error_message=rejected.message("spans"))
+
+
+def _move_attributes(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
+    """Remove from ``attrs`` the string attributes whose value a normalized column holds verbatim
+    and return their ``attributes_in_columns`` mask (None: none moved). See ``store.schema``."""
+    mask = 0
+    for bit, key, column in _MOVABLE:
+        value = attrs.get(key)
+        # Usually the same object (a canonical message text is stored as sent): == is then free.
+        if value is not None and type(value) is str and norm.get(column) == value:
+            del attrs[key]
+            mask |= bit
+    return mask or None
+
+
+_MOVABLE = tuple((1 << i, key, column) for i, (key, column) in enumerate(schema.MOVED_ATTRIBUTES))
 
 
 def _normalized(

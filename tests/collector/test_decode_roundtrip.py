@@ -19,6 +19,7 @@ from tests.collector.fixtures.decode_support import (
     expected_json_value,
     kvs,
     request,
+    rows,
     span,
 )
 
@@ -85,9 +86,9 @@ def test_round_trip_protobuf_and_json(spec: list[dict[str, Any]], upper: bool) -
     via_json = decode_traces(parse_traces(_to_otlp_json(body, upper), "json"))
     for decoded in (via_protobuf, via_json):
         assert decoded.rejected == 0
-        rows = decoded.batch.spans.to_pylist()
-        assert len(rows) == len(spec)
-        for row, s in zip(rows, spec, strict=True):
+        spans = rows(decoded)
+        assert len(spans) == len(spec)
+        for row, s in zip(spans, spec, strict=True):
             assert (row["trace_id"], row["span_id"]) == (s["trace_id"].hex(), s["span_id"].hex())
             assert row["parent_span_id"] == (s["parent"].hex() if s["parent"] else None)
             assert (row["name"], row["start_ns"], row["end_ns"]) == (s["name"], s["start"], s["end"])
@@ -156,7 +157,7 @@ def test_any_convention_content_decodes_without_raising(
 ) -> None:
     """Decoding never raises on content: every structured column stays valid JSON."""
     decoded = decode_traces(request(span(attrs, name=name, events=events)))
-    (row,) = decoded.batch.spans.to_pylist()
+    (row,) = rows(decoded)
     for column in ("input_messages", "output_messages", "system_instructions", "tool_definitions",
                    "finish_reasons", "attributes"):  # fmt: skip
         if row[column] is not None:

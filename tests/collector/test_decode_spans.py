@@ -13,7 +13,7 @@ from tests.collector.fixtures.decode_support import SPAN_ID, TRACE_ID, request, 
 
 def test_tables_match_the_store_schemas_exactly() -> None:
     decoded = decode_traces(request(span({"a": 1})))
-    assert decoded.batch.spans.schema == schema.SPANS
+    assert decoded.batch.spans.schema == schema.SPAN_ROWS  # the stored form: see store.span_text
     assert decoded.batch.span_events.schema == schema.SPAN_EVENTS
     assert decoded.batch.span_links.schema == schema.SPAN_LINKS
     assert decoded.batch.logs.num_rows == decoded.batch.metrics.num_rows == 0

@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collector.decode import decode_traces, parse_traces
 from sample_traces.scenarios.corpus import CORPUS_DIR, LABELS_PATH, Corpus, build_corpus
+from store.span_text import whole_spans
 
 ROOT = Path(__file__).resolve().parents[2]
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -41,7 +42,7 @@ def spans_by_trace() -> dict[str, dict[str, dict[str, Any]]]:
     for path in sorted(CORPUS_DIR.glob("*.json")):
         decoded = decode_traces(parse_traces(path.read_bytes(), "json"))
         assert decoded.rejected == 0, path
-        for row in decoded.batch.spans.to_pylist():
+        for row in whole_spans(decoded.batch.spans).to_pylist():
             out[row["trace_id"]][row["span_id"]] = row
     return out
 

@@ -33,12 +33,12 @@ def _columns(path: Path, table: str) -> list[str]:
 
 
 def _add_column(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("ALTER TABLE spans ADD COLUMN added_in_v2 VARCHAR")
-    con.execute("UPDATE spans SET added_in_v2 = 'migrated'")
+    con.execute("ALTER TABLE reports ADD COLUMN added_in_v2 VARCHAR")
+    con.execute("UPDATE reports SET added_in_v2 = 'migrated'")
 
 
 NEXT = schema.SCHEMA_VERSION + 1
-V2 = (Migration(NEXT, "spans.added_in_v2", _add_column),)
+V2 = (Migration(NEXT, "reports.added_in_v2", _add_column),)
 
 
 def test_fresh_file_gets_every_table_at_the_current_version(tmp_path: Path) -> None:
@@ -52,12 +52,12 @@ def test_fresh_file_gets_every_table_at_the_current_version(tmp_path: Path) -> N
 def test_older_file_is_migrated_in_order_keeping_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     con = open_database(path)
-    con.execute("INSERT INTO spans (trace_id, span_id) VALUES ('t', 's')")
+    con.execute("INSERT INTO reports (report_id) VALUES ('r')")
     con.close()
     open_database(path, migrations=V2, target_version=NEXT).close()
     assert _version(path) == NEXT
     con = duckdb.connect(str(path), read_only=True)
-    assert con.execute("SELECT span_id, added_in_v2 FROM spans").fetchall() == [("s", "migrated")]
+    assert con.execute("SELECT report_id, added_in_v2 FROM reports").fetchall() == [("r", "migrated")]
     con.close()
 
 
@@ -66,13 +66,13 @@ def test_failing_migration_rolls_back_everything(tmp_path: Path) -> None:
     open_database(path).close()
 
     def broken(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute("ALTER TABLE spans ADD COLUMN half_done VARCHAR")
+        con.execute("ALTER TABLE reports ADD COLUMN half_done VARCHAR")
         con.execute("SELECT * FROM no_such_table")
 
     with pytest.raises(SchemaError, match=f"schema version {NEXT + 1} failed"):
         open_database(path, migrations=(*V2, Migration(NEXT + 1, "broken", broken)), target_version=NEXT + 1)
     assert _version(path) == schema.SCHEMA_VERSION
-    assert "added_in_v2" not in _columns(path, "spans") and "half_done" not in _columns(path, "spans")
+    assert "added_in_v2" not in _columns(path, "reports") and "half_done" not in _columns(path, "reports")
 
 
 def test_missing_migration_is_a_schema_error(tmp_path: Path) -> None:
