@@ -3,8 +3,9 @@ OTLP/gRPC and OTLP/HTTP to a real `faultlens serve` process.
 
 Prints, per protocol and server set-up: acknowledged spans/s, spans/s until queryable (the last span
 visible through `faultlens sql`'s read path), bytes stored per span, the server's peak RSS, and the
-CPU time per span of the server process and of its decode worker processes (where the two cores
-went). The default set-ups compare in-thread decoding, decode workers fed through pipes or through
+CPU time per span of the server process (until queryable, and once settled: its last maintenance
+pass and idle checkpoint included), of its decode worker processes and of this client (where the
+two cores went). The default set-ups compare in-thread decoding, decode workers fed through pipes or through
 shared memory, and DuckDB with one thread or its default. Figures from one run on one machine are
 comparable with each other, not across machines.
 
@@ -237,6 +238,18 @@ def server_cpu(pid: int) -> tuple[float, float]:
     return _cpu_seconds(pid), children
 
 
+def settled_cpu(pid: int, quiet_s: float = 1.5) -> float:
+    """The server process's CPU seconds once it has gone quiet (its last maintenance pass and its
+    idle checkpoint done): the work a span costs beyond being queryable."""
+    last, _ = server_cpu(pid)
+    while True:
+        time.sleep(quiet_s)
+        now, _ = server_cpu(pid)
+        if now - last < 0.02 * quiet_s:
+            return now
+        last = now
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -270,7 +283,7 @@ def main() -> None:
         f"{args.inflight} in flight"
     )
     Config = tuple[str, int, int | None, str]
-    results: dict[Config, tuple[float, float, float, float, float, float]] = {}
+    results: dict[Config, tuple[float, ...]] = {}
     configs: list[Config] = []
     for spec in args.configs.split(","):
         w, h, t = spec.split("/")
@@ -281,10 +294,13 @@ def main() -> None:
             proc, gport, hport = start_server(db, workers, threads, handoff)
             try:
                 main0, workers0 = server_cpu(proc.pid)
+                client0 = time.process_time()
                 t_start = time.perf_counter()
                 ack = send_all(protocol, gport if protocol == "grpc" else hport, bodies, args.inflight)
+                client1 = time.process_time()
                 queryable = wait_queryable(db, total, t_start)
                 main1, workers1 = server_cpu(proc.pid)
+                settled = settled_cpu(proc.pid)
                 rss = peak_rss_mb(proc.pid)
             finally:
                 proc.terminate()
@@ -296,19 +312,27 @@ def main() -> None:
                 size / total,
                 rss,
                 (main1 - main0) / total * 1e6,
+                (settled - main0) / total * 1e6,
                 (workers1 - workers0) / total * 1e6,
+                (client1 - client0) / total * 1e6,
             )
     print(
         f"{'protocol':<8} {'decode workers':>14} {'hand-off':>13} {'db threads':>10} {'acked spans/s':>14} "
         f"{'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12} {'CPU us/span: server':>20} "
-        f"{'decode workers':>15}"
+        f"{'settled':>8} {'decode workers':>15} {'client':>7}"
     )
-    for (protocol, workers, threads, handoff), (acked, q, bps, rss, cpu_main, cpu_workers) in results.items():
+    for (protocol, workers, threads, handoff), row in results.items():
+        acked, q, bps, rss, cpu_main, cpu_settled, cpu_workers, cpu_client = row
         print(
             f"{protocol:<8} {workers:>14} {handoff if workers else '-':>13} {threads or 'default':>10} "
-            f"{acked:>14,.0f} {q:>18,.0f} "
-            f"{bps:>11,.0f} {rss:>12,.0f} {cpu_main:>20.1f} {cpu_workers:>15.1f}"
+            f"{acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f} {cpu_main:>20.1f} {cpu_settled:>8.1f} "
+            f"{cpu_workers:>15.1f} {cpu_client:>7.1f}"
         )
+    print(
+        "CPU us/span: server and decode workers until the last span was queryable; 'settled' adds the "
+        "server's work after it (its last maintenance pass, the idle checkpoint); client: this process "
+        "while sending."
+    )
     base = results[configs[0]][1]
     for (protocol, workers, threads, handoff), value in results.items():
         print(
