@@ -50,7 +50,7 @@ def _store_span_text_once(con: duckdb.DuckDBPyConnection) -> None:
     their columns (``store.ingest.positional_tables``)."""
     con.execute(f"ALTER TABLE spans RENAME TO {schema.SPAN_ROWS_TABLE}")
     con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} RENAME COLUMN attributes TO attributes_rest")
-    con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} ADD COLUMN attributes_in_columns SMALLINT")
+    con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} ADD COLUMN attributes_in_columns INTEGER")
 
 
 #: Migrations to versions 2 .. ``schema.SCHEMA_VERSION``, ascending. A fresh file skips them all.

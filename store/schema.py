@@ -101,6 +101,7 @@ SPANS = pa.schema(
 
 #: Raw attribute key → the normalized column that may hold its value verbatim. Bit i of
 #: ``attributes_in_columns`` is entry i; append only (stored rows refer to the positions).
+#: Strings move to text columns, integers to integer columns, never across types.
 MOVED_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("gen_ai.input.messages", "input_messages"),
     ("gen_ai.output.messages", "output_messages"),
@@ -109,6 +110,18 @@ MOVED_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("gen_ai.tool.call.result", "tool_result"),
     ("gen_ai.tool.definitions", "tool_definitions"),
     ("db.query.text", "db_query_text"),
+    ("gen_ai.operation.name", "operation"),
+    ("gen_ai.provider.name", "provider"),
+    ("gen_ai.system", "provider"),
+    ("gen_ai.request.model", "request_model"),
+    ("gen_ai.response.model", "response_model"),
+    ("gen_ai.agent.name", "agent_name"),
+    ("gen_ai.agent.id", "agent_id"),
+    ("gen_ai.conversation.id", "conversation_id"),
+    ("gen_ai.tool.name", "tool_name"),
+    ("gen_ai.tool.call.id", "tool_call_id"),
+    ("gen_ai.usage.input_tokens", "input_tokens"),
+    ("gen_ai.usage.output_tokens", "output_tokens"),
 )
 
 # Spliced into JSON and SQL literals as they are.
@@ -120,7 +133,7 @@ _ATTRIBUTES_AT = SPANS.get_field_index("attributes")
 SPAN_ROWS = (
     SPANS.remove(_ATTRIBUTES_AT)
     .insert(_ATTRIBUTES_AT, pa.field("attributes_rest", _STR))
-    .insert(_ATTRIBUTES_AT + 1, pa.field("attributes_in_columns", pa.int16()))
+    .insert(_ATTRIBUTES_AT + 1, pa.field("attributes_in_columns", pa.int32()))
 )
 SPAN_ROWS_TABLE = "span_rows"
 
@@ -276,7 +289,6 @@ _DUCK_TYPES = {
     pa.string(): "VARCHAR",
     pa.int8(): "TINYINT",
     pa.int32(): "INTEGER",
-    pa.int16(): "SMALLINT",
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
 }

@@ -149,19 +149,23 @@ def decode_resources(resources: list[Resource]) -> Decoded:
 
 
 def _move_attributes(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
-    """Remove from ``attrs`` the string attributes whose value a normalized column holds verbatim
-    and return their ``attributes_in_columns`` mask (None: none moved). See ``store.schema``."""
+    """Remove from ``attrs`` the string and integer attributes whose value a normalized column holds
+    verbatim and return their ``attributes_in_columns`` mask (None: none moved). See
+    ``store.schema``."""
     mask = 0
-    for bit, key, column in _MOVABLE:
-        value = attrs.get(key)
-        # Usually the same object (a canonical message text is stored as sent): == is then free.
-        if value is not None and type(value) is str and norm.get(column) == value:
+    for key in attrs.keys() & _MOVABLE:
+        bit, column = _MOVABLE[key]
+        value = attrs[key]
+        # A message text is usually the very object stored (canonical JSON is kept as sent): the
+        # comparison is then free. The type test keeps 1 == 1.0 == True from counting as verbatim.
+        if type(value) in _MOVABLE_TYPES and norm.get(column) == value:
             del attrs[key]
             mask |= bit
     return mask or None
 
 
-_MOVABLE = tuple((1 << i, key, column) for i, (key, column) in enumerate(schema.MOVED_ATTRIBUTES))
+_MOVABLE = {key: (1 << i, column) for i, (key, column) in enumerate(schema.MOVED_ATTRIBUTES)}
+_MOVABLE_TYPES = (str, int)
 
 
 def _normalized(
