@@ -7,14 +7,28 @@ string or a list of content items, ``tool_calls``, ``tool_call_id``), OpenAI cho
 and bare strings. Parts are normalized to ``text``, ``reasoning``,
 ``tool_call`` (id, name, arguments), ``tool_call_response`` (id, response — ``result`` accepted),
 ``blob``, ``uri``, ``file``; other part types are kept as sent.
+
+A JSON text already in that shape is kept as sent (``JsonList``). Whether it is, is first asked of
+the compiled scanner (collector/decode/_msgscan.c), which reads the text without building objects
+and answers only when sure; otherwise, or without the module, orjson parses the text and
+``_canonical_messages`` walks it (the reference the scanner is tested against).
 """
 
 from __future__ import annotations
 
 import re
+from types import ModuleType
 from typing import Any
 
+import orjson
+
 from collector.decode.values import loads_lenient
+
+_msgscan: ModuleType | None
+try:
+    from collector.decode import _msgscan
+except ImportError:  # not compiled: orjson + _canonical_messages check every message list
+    _msgscan = None
 
 Message = dict[str, Any]
 Part = dict[str, Any]
@@ -44,16 +58,74 @@ class JsonList(list[Any]):
     stored as is instead of being serialized again (the hot path for semconv >= 1.37 spans).
     ``has_system`` / ``may_reason`` are noted while the shape is checked: False proves that
     ``system_from_messages`` / ``reasoning_of`` find nothing, so the common span skips those walks.
-    Built by ``_canonical_messages`` only; never mutated (``events`` copies before extending)."""
+    Never mutated (``events`` copies before extending).
 
-    __slots__ = ("has_system", "may_reason", "text")
+    Built by ``_canonical_messages`` from the parsed list, or by ``unparsed`` from the text alone
+    when the compiled scanner vouched for its shape: then the items are parsed on first use (any
+    list method, iteration, ``len``, comparison), which the common span never needs, since only
+    the text is stored. Truth needs no parse: a canonical list is never empty. Only code reading
+    the list's storage directly (``orjson.dumps`` without ``values.dumps``' passthrough of
+    subclasses) would see it empty: store ``text``, or serialize with ``values.dumps``."""
+
+    __slots__ = ("_unparsed", "has_system", "may_reason", "text")
 
     text: str
     has_system: bool
     may_reason: bool
+    _unparsed: bool
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> JsonList:  # also when copied or unpickled
+        messages = super().__new__(cls, *args, **kwargs)
+        messages._unparsed = False
+        return messages
+
+    @classmethod
+    def unparsed(cls, text: str, has_system: bool, may_reason: bool) -> JsonList:
+        messages: JsonList = list.__new__(cls)
+        messages.text = text
+        messages.has_system = has_system
+        messages.may_reason = may_reason
+        messages._unparsed = True
+        return messages
+
+    def _parse(self) -> None:
+        if self._unparsed:
+            self._unparsed = False
+            list.extend(self, orjson.loads(self.text.lstrip()))  # as loads_lenient, but never quietly
+
+    def __bool__(self) -> bool:
+        return self._unparsed or list.__len__(self) > 0
+
+    def __radd__(self, other: Any) -> Any:  # list + JsonList would read the storage directly
+        self._parse()
+        return list.__add__(other, self) if isinstance(other, list) else NotImplemented
+
+
+def _parsed_first(method: Any) -> Any:
+    def call(self: JsonList, *args: Any, **kwargs: Any) -> Any:
+        self._parse()
+        for arg in args:
+            if type(arg) is JsonList:
+                arg._parse()
+        return method(self, *args, **kwargs)
+
+    call.__name__ = call.__qualname__ = method.__name__
+    return call
+
+
+for _name in (
+    *("__iter__", "__reversed__", "__len__", "__getitem__", "__contains__", "__repr__", "__sizeof__"),
+    *("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__mul__", "__rmul__"),
+    *("copy", "count", "index", "__reduce_ex__"),
+    *("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop"),
+    *("remove", "reverse", "sort", "clear"),
+):
+    setattr(JsonList, _name, _parsed_first(getattr(list, _name)))
 
 
 _SYSTEM_ROLES = ("system", "developer")
+_HAS_SYSTEM = _msgscan.HAS_SYSTEM if _msgscan is not None else 0
+_MAY_REASON = _msgscan.MAY_REASON if _msgscan is not None else 0
 _RENAMED = ""
 #: part type → the key a canonical part of that type must have, or ``_RENAMED`` (never canonical)
 _PART_RULES: dict[str, str] = {**dict.fromkeys(_RENAMED_PARTS, _RENAMED), **_REQUIRED_KEY}
@@ -74,9 +146,9 @@ def _canonical_messages(value: Any, text: str) -> JsonList | None:
     messages in the normalized shape already (each part one ``_canonical_part`` accepts, which
     ``normalize_part`` returns as is), else None. The same walk sets the ``JsonList`` flags.
 
-    It runs on every message attribute of every span, hence subscripts instead of ``get`` plus
-    type checks: on parsed JSON a missing key raises KeyError and a non-object TypeError, and
-    both mean "not canonical"."""
+    It runs on every message attribute the compiled scanner is not sure about (all of them when
+    it is not built), hence subscripts instead of ``get`` plus type checks: on parsed JSON a
+    missing key raises KeyError and a non-object TypeError, and both mean "not canonical"."""
     if type(value) is not list or not value:
         return None
     has_system = may_reason = False
@@ -242,6 +314,10 @@ def normalize_messages(value: Any, default_role: str) -> list[Message] | None:
     list; ``None`` when there is nothing."""
     if isinstance(value, str):
         text = value
+        if _msgscan is not None and (flags := _msgscan.scan_messages(text)):
+            # Canonical for sure: the text is stored as sent, and parsed only if someone reads the
+            # items (reasoning, system parts, event merging). Otherwise orjson + the walk decide.
+            return JsonList.unparsed(text, bool(flags & _HAS_SYSTEM), bool(flags & _MAY_REASON))
         value = loads_lenient(text)
         if value is not text:
             canonical = _canonical_messages(value, text)
@@ -277,7 +353,7 @@ def normalize_system(value: Any) -> list[Part] | None:
 
 def system_from_messages(messages: list[Message] | None) -> list[Part] | None:
     """System-role input messages' parts: where older conventions keep system instructions."""
-    if not messages or (type(messages) is JsonList and not messages.has_system):
+    if (type(messages) is JsonList and not messages.has_system) or not messages:
         return None
     parts = [p for m in messages if m.get("role") in ("system", "developer") for p in m["parts"]]
     return parts or None
@@ -286,7 +362,7 @@ def system_from_messages(messages: list[Message] | None) -> list[Part] | None:
 def reasoning_of(messages: list[Message] | None) -> str | None:
     """The reasoning an output carries: reasoning parts, then ``<think>`` blocks of text parts
     (the text itself is kept as sent). Joined by blank lines; ``None`` when there is none."""
-    if not messages or (type(messages) is JsonList and not messages.may_reason):
+    if (type(messages) is JsonList and not messages.may_reason) or not messages:
         return None
     found: list[str] = []
     for m in messages:

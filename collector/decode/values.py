@@ -61,11 +61,26 @@ def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
     return out
 
 
+def _plain(value: Any) -> Any:
+    """orjson's ``default`` for subclasses of the JSON types (``OPT_PASSTHROUGH_SUBCLASS``): their
+    plain value, read through their own methods. A lazily parsed ``messages.JsonList`` keeps its
+    items out of the list's storage until first use, where orjson alone would find it empty."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 def dumps(value: Any) -> str:
     """JSON text of a decoded value. Never raises: values orjson refuses (nesting beyond its limit,
     integers beyond 64 bits from JSON input) fall back to the standard library."""
     try:
-        return orjson.dumps(value).decode("utf-8")
+        return orjson.dumps(value, default=_plain, option=orjson.OPT_PASSTHROUGH_SUBCLASS).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):
         try:
             return json.dumps(value, ensure_ascii=False, default=str)
