@@ -92,6 +92,17 @@ def unregister_quietly(con: duckdb.DuckDBPyConnection, view: str) -> None:
         con.unregister(view)
 
 
+#: The name a writable store is attached under (see ``connect``).
+CATALOG = "faultlens"
+#: Rows per row group of a writable store (DuckDB's default is 122,880). A transaction appending a
+#: whole row group writes it to the file compressed at once, and the WAL only points to it; smaller
+#: appends go through the WAL and a later checkpoint compresses them. A busy server's group commits
+#: are a few 512-span requests, so at the default size every span was written twice, and each
+#: checkpoint cost ~8 us/span (``bench/store_insert.py``); at this size they are written once. The
+#: price: ~40% more bytes per span on disk (compression works on smaller groups).
+ROW_GROUP_SIZE = 2048
+
+
 def connect(
     path: str | os.PathLike[str],
     *,
@@ -101,21 +112,43 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file with the store's settings. External access (files, network, ATTACH,
     INSTALL/LOAD) is switched off for the whole database: the query path runs user SQL with this
-    process's rights, and the store itself only reads Arrow objects it registers."""
+    process's rights, and the store itself only reads Arrow objects it registers.
+
+    A writable store is attached as ``CATALOG`` with ``ROW_GROUP_SIZE`` (an option of ATTACH only)
+    and made the connection's default: cursors start on DuckDB's in-memory catalog, so take them
+    with ``cursor``."""
     p = Path(path)
     if read_only and not p.exists():
         raise StoreNotFound(f"no store at {p}")
-    config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False}
+    config: dict[str, str | bool | int | float | list[str]] = {}
     if memory_limit is not None:
         config["memory_limit"] = memory_limit
     if threads is not None:
         config["threads"] = threads
     with translate_errors(f"cannot open {p}"):
-        con = duckdb.connect(str(p), read_only=read_only, config=config)
+        if read_only:
+            con = duckdb.connect(str(p), read_only=True, config={**config, "enable_external_access": False})
+        else:
+            con = duckdb.connect(":memory:", config=config)
+            try:
+                quoted = str(p).replace("'", "''")
+                con.execute(f"ATTACH '{quoted}' AS {CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+                con.execute(f"USE {CATALOG}")
+                con.execute("SET enable_external_access = false")
+            except BaseException:
+                con.close()
+                raise
         # No progress bar on this process's terminal (it would corrupt `report`'s stdout); a
         # connection-local setting that the cursors made from this connection inherit.
         con.execute("SET enable_progress_bar = false")
         return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A new cursor of a writable store's connection (or of one of its cursors), on its catalog."""
+    cur = con.cursor()
+    cur.execute(f"USE {CATALOG}")
+    return cur
 
 
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:

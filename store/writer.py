@@ -40,7 +40,7 @@ import pyarrow as pa
 from store import ingest
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
-from store.database import open_database, translate_errors
+from store.database import cursor, open_database, translate_errors
 from store.errors import StoreBusy, StoreClosed, StoreError
 from store.maintenance import run_maintenance
 from store.reader import ConnectionReader
@@ -92,7 +92,7 @@ class DuckStoreWriter:
         self._items_since_checkpoint = 0
         # Reader cursors are created from this root under a lock: the write connection itself is
         # only ever used by the writer thread.
-        self._read_root = self._con.cursor()
+        self._read_root = cursor(self._con)
         self._read_lock = threading.Lock()
         self._cond = threading.Condition()
         self._queue: deque[_Job] = deque()
@@ -189,7 +189,7 @@ class DuckStoreWriter:
             if self._closed:
                 raise StoreClosed("the store is closed")
             with translate_errors("opening a read cursor"):
-                return self._read_root.cursor()
+                return cursor(self._read_root)
 
     def _submit_and_wait(self, job: _Job, timeout: float | None) -> Any:
         with self._cond:

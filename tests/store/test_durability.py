@@ -11,14 +11,21 @@ from pathlib import Path
 
 import pytest
 
+from store.database import ROW_GROUP_SIZE
 from store.reader import ConnectionReader, open_reader
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("serve", [False, True], ids=["writer", "writer+server"])
-def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool) -> None:
+@pytest.mark.parametrize(
+    ("serve", "batch"),
+    [(False, 200), (True, 200), (False, 3 * ROW_GROUP_SIZE // 2)],
+    # Batches of a row group or more are written to the file before their commit, the WAL only
+    # pointing to them; smaller ones are in the WAL. Both must survive.
+    ids=["writer", "writer+server", "writer, row-group batches"],
+)
+def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool, batch: int) -> None:
     db = tmp_path / "s.duckdb"
     args = [sys.executable, "-m", "tests.store.store_proc", str(db), *(["--serve"] if serve else [])]
     proc = subprocess.Popen(
@@ -31,10 +38,10 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool) -> None:
     )
     assert proc.stdin is not None and proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
-    proc.stdin.write("loop 200\n")
+    proc.stdin.write(f"loop {batch}\n")
     proc.stdin.flush()
     acked = 0
-    while acked < 4_000:  # 20 acknowledged commits, then kill mid-stream
+    while acked < 20 * batch:  # 20 acknowledged commits, then kill mid-stream
         line = proc.stdout.readline().strip()
         if line.startswith("acked "):
             acked = int(line.split()[1])
@@ -47,7 +54,8 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool) -> None:
         stored = reader.query("SELECT count(*) AS n FROM spans").column("n")[0].as_py()
         complete = (
             reader.query(
-                "SELECT count(*) AS n FROM (SELECT trace_id FROM spans GROUP BY 1 HAVING count(*) <> 200)"
+                "SELECT count(*) AS n FROM (SELECT trace_id FROM spans GROUP BY 1 "
+                f"HAVING count(*) <> {batch})"
             )
             .column("n")[0]
             .as_py()

@@ -15,6 +15,7 @@ import pytest
 from store import ingest, schema
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
+from store.database import ROW_GROUP_SIZE
 from store.errors import StoreBusy, StoreClosed, StoreError
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
@@ -346,3 +347,19 @@ def test_absurd_values_saturate_instead_of_failing_the_summary(writer: DuckStore
         {"trace_id": "0e" * 16, "input_tokens": 2**63 - 1, "duration_ns": 2**63 - 1},
         {"trace_id": "0f" * 16, "input_tokens": 0, "duration_ns": 11},
     ]
+
+
+def test_a_row_group_of_spans_is_written_once(tmp_path: Path) -> None:
+    """A commit of a row group or more goes to the file directly, not through the WAL, so no
+    checkpoint has to write it a second time; smaller commits still use the WAL."""
+    path = tmp_path / "s.duckdb"
+    wal = tmp_path / "s.duckdb.wal"
+    text = "x" * 1000
+    with DuckStoreWriter(path) as writer:
+        writer.write(IngestBatch(spans=span_rows(8, trace="a" * 32, attributes=[text] * 8)))
+        small = wal.stat().st_size
+        assert small > 8 * 1000  # in the WAL
+        n = 2 * ROW_GROUP_SIZE
+        writer.write(IngestBatch(spans=span_rows(n, trace="b" * 32, attributes=[text] * n)))
+        assert wal.stat().st_size - small < n * 100  # the WAL only points to it
+        assert writer.reader().query("SELECT count(*) AS n FROM spans").column("n")[0].as_py() == n + 8
