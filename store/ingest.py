@@ -23,6 +23,7 @@ from store.agents import Agent, resolve_agents
 from store.api import IngestBatch, WriteResult
 from store.database import unregister_quietly
 from store.errors import StoreError
+from store.maintenance import NO_NEW_SPANS
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,16 @@ def touched_traces(batch: IngestBatch) -> set[str]:
         if table.num_rows:
             ids.update(t for t in pc.unique(table.column("trace_id")).to_pylist() if t)
     return ids
+
+
+def earliest_start(batch: IngestBatch) -> int:
+    """The earliest ``start_ns`` of the batch's spans (``maintenance.NO_NEW_SPANS`` if none has one):
+    maintenance reads no span of the touched traces that starts before this and the traces'
+    summarized start (see ``store.maintenance.start_bound``)."""
+    if batch.spans.num_rows == 0:
+        return NO_NEW_SPANS
+    earliest = pc.min(batch.spans.column("start_ns")).as_py()
+    return NO_NEW_SPANS if earliest is None else int(earliest)
 
 
 def replace_findings(

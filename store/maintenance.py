@@ -6,7 +6,10 @@ Runs on the writer thread, off the acknowledgement path, in one transaction per 
    empty columns, whichever arrived first;
 3. the ``traces`` summary row; its ``last_ingested_ns`` also moves when only log records of the
    trace arrive (their content changes what an analysis of the trace sees).
-Every step reads whole touched traces, so its cost follows the size of what changed, not the store.
+Every step reads whole touched traces, so its cost follows the size of what changed, not the store:
+no index finds a trace's spans, but a bound on their start times (``start_bound``) lets DuckDB skip
+the row groups of older spans by their min/max statistics instead of scanning every span's trace id
+(a pass over 160 traces of a 3-million-span store took ~280 ms without it).
 """
 
 from __future__ import annotations
@@ -36,25 +39,64 @@ _TOUCHED = "_faultlens_touched"
 _ROWS = schema.SPAN_ROWS_TABLE
 
 
-def run_maintenance(con: duckdb.DuckDBPyConnection, trace_ids: Collection[str]) -> None:
+#: ``new_from`` for a pass whose traces received no spans since the last one.
+NO_NEW_SPANS = 2**63 - 1
+
+
+def run_maintenance(
+    con: duckdb.DuckDBPyConnection, trace_ids: Collection[str], new_from: int | None = None
+) -> None:
     """Resolve agents, join log content and upsert ``traces`` for ``trace_ids``, in one
-    transaction on ``con`` (the writer's connection)."""
+    transaction on ``con`` (the writer's connection). ``new_from``: the earliest ``start_ns`` of
+    the spans committed since these traces' last successful pass (``NO_NEW_SPANS`` if none), which
+    bounds the spans read (see ``start_bound``); None reads every span of the traces."""
     if not trace_ids:
         return
     con.register(_TOUCHED, pa.table({"trace_id": pa.array(sorted(trace_ids), pa.string())}))
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            resolve_touched_agents(con)
+            bound = start_bound(con, new_from)
+            resolve_touched_agents(con, bound)
             if CONTENT_COLUMNS:
-                join_log_content(con)
-            upsert_traces(con)
+                join_log_content(con, bound)
+            upsert_traces(con, bound)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
         unregister_quietly(con, _TOUCHED)
+
+
+def unmaintained_traces(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Traces with spans or log records committed after the last maintenance pass that finished
+    (the process stopped in between, e.g. killed): the writer maintains them when it opens the
+    store. Their commits are the latest, so the statistics of ``ingested_ns`` skip the rest."""
+    since = "coalesce((SELECT max(last_ingested_ns) FROM traces), -1)"
+    rows = con.execute(
+        f"SELECT trace_id FROM {_ROWS} WHERE ingested_ns > {since} "
+        f"UNION SELECT trace_id FROM logs WHERE ingested_ns > {since} AND trace_id IS NOT NULL"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def start_bound(con: duckdb.DuckDBPyConnection, new_from: int | None) -> int | None:
+    """A start time no span of the touched traces is earlier than (None: no bound, when
+    ``new_from`` is None): a span is either committed since the last pass (so it starts at
+    ``new_from`` or later) or was summarized by it, so it starts no earlier than its trace's
+    ``traces.start_ns``. Spans without a start time are always read (``_starting``)."""
+    if new_from is None:
+        return None
+    row = con.execute(
+        f"SELECT min(start_ns) FROM traces WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})"
+    ).fetchone()
+    return new_from if row is None or row[0] is None else min(new_from, int(row[0]))
+
+
+def _starting(bound: int | None, column: str = "start_ns") -> str:
+    """SQL: ``column`` at ``bound`` or later (or unknown)."""
+    return "TRUE" if bound is None else f"({column} >= {int(bound)} OR {column} IS NULL)"
 
 
 def _update_spans(con: duckdb.DuckDBPyConnection, updates: pa.Table, columns: Collection[str]) -> None:
@@ -73,12 +115,14 @@ def _agent(agent_id: str | None, agent_name: str | None) -> Agent | None:
     return None if agent_id is None and agent_name is None else (agent_id, agent_name)
 
 
-def resolve_touched_agents(con: duckdb.DuckDBPyConnection) -> int:
-    """Re-resolve the spans of the touched traces that have no agent yet; return how many changed."""
+def resolve_touched_agents(con: duckdb.DuckDBPyConnection, bound: int | None = None) -> int:
+    """Re-resolve the spans of the touched traces that have no agent yet; return how many changed.
+    ``bound``: see ``start_bound``."""
     # Only traces with a span still unresolved: most spans resolve within their own batch.
     rows = con.execute(
         "WITH t AS (SELECT trace_id, span_id, parent_span_id, agent_id, agent_name, resolved_agent_id, "
-        f"resolved_agent_name, rowid FROM {_ROWS} WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})) "
+        f"resolved_agent_name, rowid FROM {_ROWS} "
+        f"WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND {_starting(bound)}) "
         "SELECT * FROM t WHERE trace_id IN (SELECT trace_id FROM t "
         "WHERE resolved_agent_id IS NULL AND resolved_agent_name IS NULL) ORDER BY trace_id"
     ).fetchall()
@@ -126,9 +170,10 @@ def _concat(column: str, values: list[str]) -> str:
     return orjson.dumps(merged).decode()
 
 
-def join_log_content(con: duckdb.DuckDBPyConnection) -> int:
+def join_log_content(con: duckdb.DuckDBPyConnection, bound: int | None = None) -> int:
     """Fill empty content columns of the touched traces' spans from their log events (time order;
-    a column filled from events earlier is rebuilt when more events arrive). Return spans changed."""
+    a column filled from events earlier is rebuilt when more events arrive). Return spans changed.
+    ``bound``: see ``start_bound``."""
     cols = ", ".join(f"l.{c}" for c in CONTENT_COLUMNS)
     any_content = " OR ".join(f"l.{c} IS NOT NULL" for c in CONTENT_COLUMNS)
     logs = con.execute(
@@ -157,7 +202,7 @@ def join_log_content(con: duckdb.DuckDBPyConnection) -> int:
             f"SELECT s.trace_id, s.span_id, {', '.join(f's.{c}' for c in CONTENT_COLUMNS)}, "
             f"coalesce(f.mask, 0), s.rowid FROM {_ROWS} s "
             "JOIN _faultlens_log_keys k USING (trace_id, span_id) "
-            f"LEFT JOIN {LOG_FILL_TABLE} f USING (trace_id, span_id)"
+            f"LEFT JOIN {LOG_FILL_TABLE} f USING (trace_id, span_id) WHERE {_starting(bound, 's.start_ns')}"
         ).fetchall()
     finally:
         unregister_quietly(con, "_faultlens_log_keys")
@@ -211,7 +256,7 @@ WITH s AS (
     SELECT trace_id, span_id, parent_span_id, name, service_name, start_ns, end_ns, status_code,
         resolved_agent_name, request_model, response_model, operation, input_tokens, output_tokens,
         ingested_ns
-    FROM {schema.SPAN_ROWS_TABLE} WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})
+    FROM {schema.SPAN_ROWS_TABLE} WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND {{bound}}
 ),
 root AS (
     SELECT DISTINCT ON (trace_id) trace_id, span_id, name, service_name FROM s
@@ -252,8 +297,8 @@ FROM agg a JOIN root r USING (trace_id) LEFT JOIN orphans o USING (trace_id)
 """.replace("{llm}", "coalesce(operation, '') NOT IN ('invoke_agent', 'create_agent', 'invoke_workflow')")
 
 
-def upsert_traces(con: duckdb.DuckDBPyConnection) -> None:
+def upsert_traces(con: duckdb.DuckDBPyConnection, bound: int | None = None) -> None:
     """Recompute the ``traces`` row of every touched trace that has spans (delete + insert: an
-    upsert without ON CONFLICT, see ``store.ingest``)."""
+    upsert without ON CONFLICT, see ``store.ingest``). ``bound``: see ``start_bound``."""
     con.execute(f"DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})")
-    con.execute(_UPSERT_TRACES)
+    con.execute(_UPSERT_TRACES.replace("{bound}", _starting(bound)))

@@ -42,7 +42,7 @@ from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
 from store.database import cursor, open_database, translate_errors
 from store.errors import StoreBusy, StoreClosed, StoreError
-from store.maintenance import run_maintenance
+from store.maintenance import NO_NEW_SPANS, run_maintenance, unmaintained_traces
 from store.reader import ConnectionReader
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class _Job:
     batch: IngestBatch | None = None
     run: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
     touched: set[str] = field(default_factory=set)
+    earliest_start: int = NO_NEW_SPANS  # of the batch's spans: bounds maintenance's reads
     future: Future[Any] = field(default_factory=Future)
 
 
@@ -99,7 +100,11 @@ class DuckStoreWriter:
         self._pending_items = 0  # queued + being committed
         self._closing = False
         self._closed = False
-        self._touched: set[str] = set()
+        with translate_errors("opening the store"):
+            # Commits a stopped process did not maintain yet: the first pass does, reading all.
+            self._touched: set[str] = unmaintained_traces(self._con)
+        self._touched_from = NO_NEW_SPANS  # earliest start_ns committed since the last pass
+        self._unbounded = set(self._touched)  # e.g. their last pass failed: read all their spans
         self._maintain_waiters: list[Future[None]] = []
         self._last_maintenance = time.monotonic()
         self._maintenance_cost = 0.0  # seconds the last pass took
@@ -115,7 +120,12 @@ class DuckStoreWriter:
             batch = ingest.conform_batch(batch)
         if batch.item_count == 0 and batch.span_events.num_rows == 0 and batch.span_links.num_rows == 0:
             return WriteResult(0, 0, 0, 0)
-        job = _Job(items=batch.item_count, batch=batch, touched=ingest.touched_traces(batch))
+        job = _Job(
+            items=batch.item_count,
+            batch=batch,
+            touched=ingest.touched_traces(batch),
+            earliest_start=ingest.earliest_start(batch),
+        )
         result: WriteResult = self._submit_and_wait(job, timeout)
         return result
 
@@ -304,19 +314,25 @@ class DuckStoreWriter:
 
     def _maintain_traces(self) -> None:
         touched, self._touched = self._touched, set()
+        new_from, self._touched_from = self._touched_from, NO_NEW_SPANS
+        # A trace whose last pass failed may have spans its traces row does not cover: no bound.
+        bound = None if touched & self._unbounded else new_from
         try:
-            run_maintenance(self._con, touched)
+            run_maintenance(self._con, touched, bound)
+            self._unbounded -= touched
+            return
         except Exception:
-            if len(touched) == 1:
-                # Derived data only: the rows are committed; the next write to the trace retries.
-                log.exception("store maintenance failed for trace %s", next(iter(touched)))
-                return
-            # One bad trace must not hold back the others: redo them one by one.
-            for trace_id in sorted(touched):
-                try:
-                    run_maintenance(self._con, {trace_id})
-                except Exception:
-                    log.exception("store maintenance failed for trace %s", trace_id)
+            if len(touched) > 1:
+                log.warning("store maintenance of %d traces failed; redoing them one by one", len(touched))
+        # Derived data only: the rows are committed, and the next write to a trace that still
+        # fails retries it, then reading all its spans. One bad trace must not hold back the others.
+        for trace_id in sorted(touched):
+            try:
+                run_maintenance(self._con, {trace_id}, None)
+                self._unbounded.discard(trace_id)
+            except Exception:
+                log.exception("store maintenance failed for trace %s", trace_id)
+                self._unbounded.add(trace_id)
 
     def _release(self, items: int) -> None:
         with self._cond:
@@ -378,6 +394,7 @@ class DuckStoreWriter:
             raise
         for job in jobs:
             self._touched |= job.touched
+            self._touched_from = min(self._touched_from, job.earliest_start)
             self._items_since_checkpoint += job.items
         self._last_activity = time.monotonic()
         return [by_job[id(j)] for j in jobs]

@@ -15,7 +15,7 @@ import pytest
 from store import ingest, schema
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
-from store.database import ROW_GROUP_SIZE
+from store.database import ROW_GROUP_SIZE, open_database
 from store.errors import StoreBusy, StoreClosed, StoreError
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
@@ -363,3 +363,48 @@ def test_a_row_group_of_spans_is_written_once(tmp_path: Path) -> None:
         writer.write(IngestBatch(spans=span_rows(n, trace="b" * 32, attributes=[text] * n)))
         assert wal.stat().st_size - small < n * 100  # the WAL only points to it
         assert writer.reader().query("SELECT count(*) AS n FROM spans").column("n")[0].as_py() == n + 8
+
+
+def test_maintenance_reads_every_span_of_a_late_trace(writer: DuckStoreWriter) -> None:
+    """Passes read only spans that start no earlier than the touched traces' summarized start or
+    the new spans (older row groups are skipped): a late child still finds its agent through a
+    span stored long before, and a late span that starts before all the others still counts."""
+    old = "0" * 31 + "1"
+    ids = [f"{i:016x}" for i in range(1, 4)]
+    root = span_rows(1, trace=old, span_id=[ids[0]], agent_name=["planner"], start_ns=[10**9])
+    writer.write(IngestBatch(spans=root))
+    writer.sync()
+    for k in range(4):  # later traces filling row groups of their own
+        starts = [10**12 + i for i in range(ROW_GROUP_SIZE)]
+        writer.write(IngestBatch(spans=span_rows(ROW_GROUP_SIZE, trace=f"{k + 2:032x}", start_ns=starts)))
+        writer.sync()
+
+    def summary() -> list[dict[str, Any]]:
+        rows = writer.reader().query(
+            "SELECT span_count, start_ns, agents FROM traces WHERE trace_id = ?", [old]
+        )
+        return rows.to_pylist()
+
+    late = span_rows(1, trace=old, parents=[ids[0]], span_id=[ids[1]], start_ns=[10**13])
+    writer.write(IngestBatch(spans=late))
+    writer.sync()
+    assert summary() == [{"span_count": 2, "start_ns": 10**9, "agents": '["planner"]'}]
+    earlier = span_rows(1, trace=old, parents=[ids[1]], span_id=[ids[2]], start_ns=[-5])
+    writer.write(IngestBatch(spans=earlier))
+    writer.sync()
+    assert summary() == [{"span_count": 3, "start_ns": -5, "agents": '["planner"]'}]
+    agents = writer.reader().query("SELECT resolved_agent_name FROM spans WHERE trace_id = ?", [old])
+    assert agents.column(0).to_pylist() == ["planner"] * 3
+
+
+def test_commits_a_stopped_process_did_not_maintain_are_maintained_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with DuckStoreWriter(path) as writer:
+        writer.write(IngestBatch(spans=span_rows(2, trace="a" * 32)))
+    # As if the process stopped between a commit and its maintenance pass.
+    con = open_database(path)
+    con.execute(f"DELETE FROM traces WHERE trace_id = '{'a' * 32}'")
+    con.close()
+    with DuckStoreWriter(path) as writer:
+        writer.sync()
+        assert count(writer, "SELECT span_count FROM traces") == 2
