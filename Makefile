@@ -8,7 +8,7 @@ SEMANTIC_STAMP := $(VENV)/.installed-semantic
 
 .PHONY: install install-semantic demo serve test lint typecheck unit browser bench holdout clean samples
 
-$(STAMP): pyproject.toml setup.py collector/decode/_wire.c collector/decode/_msgscan.c
+$(STAMP): pyproject.toml setup.py collector/decode/_wire.c collector/decode/_msgscan.c collector/decode/_genai.c collector/decode/msgscan.h
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

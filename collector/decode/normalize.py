@@ -11,17 +11,34 @@ Precedence, so the column is deterministic when several conventions are present:
    ``gen_ai.completion.N.*`` → ``openllmetry``;
 3. any ``gen_ai.*`` key, or a GenAI message span event → ``genai``;
 4. otherwise NULL (a plain span; the common columns may still be set).
+
+The plain GenAI semconv span (known keys, values the converters keep as sent, messages in the
+normalized shape already) is answered by the compiled fast path (collector/decode/_genai.c) when it
+is built: the same result, without the walk through the convention modules. It answers only when
+sure; every other span, and every span when the module is missing, takes the Python path below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 from collector.decode import genai, openinference, openllmetry
 from collector.decode.events import MESSAGE_EVENTS
 from collector.decode.messages import JsonList, reasoning_of
 from collector.decode.values import dumps
+
+_genai: ModuleType | None
+try:
+    from collector.decode import _genai
+except ImportError:  # not compiled: every span takes the Python path
+    _genai = None
+
+#: ``_genai.fast_normalize`` (None when not built; tests set None to reach the Python path).
+_fast_normalize: Callable[[dict[str, Any], str], dict[str, Any] | None] | None = (
+    _genai.fast_normalize if _genai is not None else None
+)
 
 #: The SPANS columns this module owns, in schema order.
 NORMALIZED_COLUMNS: tuple[str, ...] = (
@@ -100,6 +117,10 @@ def normalize_span(
 ) -> dict[str, Any]:
     """The normalized column values of one span (column → value; absent means NULL). Messages,
     system instructions and other structured columns are JSON text; ``reasoning`` is plain text."""
+    if _fast_normalize is not None and not span_events:
+        fast = _fast_normalize(attrs, name)
+        if fast is not None:
+            return fast
     out: dict[str, Any] = {}
     convention = detect(attrs, span_events)
     if convention is not None:
