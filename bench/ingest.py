@@ -9,7 +9,7 @@ two cores went). The default set-ups compare in-thread decoding, decode workers 
 shared memory, and DuckDB with one thread or its default. Figures from one run on one machine are
 comparable with each other, not across machines.
 
-    python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http]
+    python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http] [--analysis]
                            [--configs 0/-/1,2/pipes/1,2/shared-memory/default,2/shared-memory/1]
 """
 
@@ -113,7 +113,11 @@ def make_request(rng: random.Random, batch: int, seq: int) -> bytes:
 
 
 def start_server(
-    db: Path, decode_workers: int, db_threads: int | None = None, handoff: str = "shared-memory"
+    db: Path,
+    decode_workers: int,
+    db_threads: int | None = None,
+    handoff: str = "shared-memory",
+    analysis: bool = False,
 ) -> tuple[subprocess.Popen[str], int, int]:
     # DuckDB's default is its own thread count (one per core), not serve's default of 1.
     threads = ["--db-threads", str(db_threads or os.cpu_count() or 1)]
@@ -130,7 +134,7 @@ def start_server(
             "0",
             "--http-port",
             "0",
-            "--no-analysis",
+            "--analysis" if analysis else "--no-analysis",
             "--decode-workers",
             str(decode_workers),
             *threads,
@@ -268,6 +272,11 @@ def main() -> None:
     ap.add_argument("--inflight", type=int, default=4)
     ap.add_argument("--protocols", default="grpc,http", help="comma-separated: grpc, http")
     ap.add_argument(
+        "--analysis",
+        action="store_true",
+        help="run serve with its incremental analysis on (default off: ingest alone)",
+    )
+    ap.add_argument(
         "--configs",
         default="0/-/1,2/pipes/1,2/shared-memory/default,2/shared-memory/1",
         help="comma-separated server set-ups to compare, each DECODE_WORKERS/HANDOFF/DB_THREADS "
@@ -280,7 +289,7 @@ def main() -> None:
     avg = sum(len(b) for b in bodies) / total
     print(
         f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
-        f"{args.inflight} in flight"
+        f"{args.inflight} in flight, analysis {'on' if args.analysis else 'off'}"
     )
     Config = tuple[str, int, int | None, str]
     results: dict[Config, tuple[float, ...]] = {}
@@ -291,7 +300,7 @@ def main() -> None:
     for protocol, workers, threads, handoff in configs:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"
-            proc, gport, hport = start_server(db, workers, threads, handoff)
+            proc, gport, hport = start_server(db, workers, threads, handoff, args.analysis)
             try:
                 main0, workers0 = server_cpu(proc.pid)
                 client0 = time.process_time()
