@@ -13,7 +13,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from collector.decode.request import parse_and_decode
@@ -23,6 +23,7 @@ from store.api import IngestBatch
 from store.database import META_TABLE, connect
 from store.reader import open_reader
 from store.writer import DuckStoreWriter
+from tests.collector.fixtures.decode_support import any_value
 
 TRACE = bytes(range(1, 17))
 
@@ -31,21 +32,11 @@ def _messages(role: str, text: str) -> str:
     return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}], ensure_ascii=False)
 
 
-def _value(v: str | int | float | bool) -> AnyValue:
-    if isinstance(v, bool):
-        return AnyValue(bool_value=v)
-    if isinstance(v, int):
-        return AnyValue(int_value=v)
-    if isinstance(v, float):
-        return AnyValue(double_value=v)
-    return AnyValue(string_value=v)
-
-
 def _request(spans: list[dict[str, Any]]) -> bytes:
     """One request; each span is given by its attributes (strings, ints, floats, bools)."""
     out = []
     for i, attrs in enumerate(spans):
-        kvs = [KeyValue(key=k, value=_value(v)) for k, v in attrs.items()]
+        kvs = [KeyValue(key=k, value=any_value(v)) for k, v in attrs.items()]
         out.append(
             Span(
                 trace_id=TRACE,
