@@ -98,8 +98,9 @@ CATALOG = "faultlens"
 #: whole row group writes it to the file compressed at once, and the WAL only points to it; smaller
 #: appends go through the WAL and a later checkpoint compresses them. A busy server's group commits
 #: are a few 512-span requests, so at the default size every span was written twice, and each
-#: checkpoint cost ~8 us/span (``bench/store_insert.py``); at this size they are written once. The
-#: price: ~40% more bytes per span on disk (compression works on smaller groups).
+#: checkpoint cost ~8 us/span (``bench/store_insert.py``); at this size a commit of four such
+#: requests or more is written once. The price: up to ~40% more bytes per span on disk
+#: (compression works on smaller groups).
 ROW_GROUP_SIZE = 2048
 
 

@@ -2,8 +2,9 @@
 back the attributes that the decoder moved into normalized columns (see ``store.schema``).
 
 ``attributes_rest`` is compact JSON from ``collector.decode.values.dumps`` (``{...}``, no padding),
-so a moved attribute is put back by appending ``"key":<the column as a JSON string>`` to the
-object's members, which is cheaper than parsing it. The moved keys come last.
+so a moved attribute is put back by appending ``"key":<the column's value as JSON>`` (a string or
+an integer, as it was sent) to the object's members, which is cheaper than parsing it. The moved
+keys come last.
 """
 
 from __future__ import annotations

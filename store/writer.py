@@ -57,8 +57,8 @@ _IDLE_CHECKPOINT_BYTES = 16 << 20
 _IDLE_CHECKPOINT_MIN_ITEMS = 4096  # committed since the last checkpoint before the WAL is looked at
 _CHECKPOINT_RETRY_S = 10.0  # after a failed idle checkpoint
 #: Least time between maintenance passes while writes keep coming: each pass has a fixed cost of
-#: tens of ms whatever it touches (a scan of the span ids), and under load passes took up to a
-#: third of the writer thread at 0.5 s. Inside the 2 s read-visibility bound.
+#: tens of ms whatever it touches (a few queries and their planning), and under load passes took
+#: up to a third of the writer thread at 0.5 s. Inside the 2 s read-visibility bound.
 _BUSY_MAINTENANCE_S = 1.0
 
 
