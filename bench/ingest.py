@@ -339,8 +339,9 @@ def main() -> None:
         )
     print(
         "CPU us/span: server and decode workers until the last span was queryable; 'settled' adds the "
-        "server's work after it (its last maintenance pass, the idle checkpoint); client: this process "
-        "while sending."
+        "server's work after it (its last maintenance pass, the idle checkpoint"
+        + (", and the analysis of every trace" if args.analysis else "")
+        + "); client: this process while sending."
     )
     base = results[configs[0]][1]
     for (protocol, workers, threads, handoff), value in results.items():
