@@ -11,27 +11,16 @@ from setuptools import Extension, setup
 
 _C_FLAGS = ["-O2", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 
-setup(
-    ext_modules=[
-        Extension(
-            "collector.decode._wire",
-            sources=["collector/decode/_wire.c"],
-            extra_compile_args=_C_FLAGS,
-            optional=True,
-        ),
-        Extension(
-            "collector.decode._msgscan",
-            sources=["collector/decode/_msgscan.c"],
-            depends=["collector/decode/msgscan.h"],
-            extra_compile_args=_C_FLAGS,
-            optional=True,
-        ),
-        Extension(
-            "collector.decode._genai",
-            sources=["collector/decode/_genai.c"],
-            depends=["collector/decode/msgscan.h"],
-            extra_compile_args=_C_FLAGS,
-            optional=True,
-        ),
-    ]
-)
+
+def _module(name: str, *headers: str) -> Extension:
+    """``collector/decode/<name>.c`` as ``collector.decode.<name>``, rebuilt when ``headers`` change."""
+    return Extension(
+        f"collector.decode.{name}",
+        sources=[f"collector/decode/{name}.c"],
+        depends=[f"collector/decode/{h}" for h in headers],
+        extra_compile_args=_C_FLAGS,
+        optional=True,
+    )
+
+
+setup(ext_modules=[_module("_wire"), _module("_msgscan", "msgscan.h"), _module("_genai", "msgscan.h")])
