@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from collector.decode.request import parse_and_decode
-from collector.decode.walk import walk_bytes
+from collector.decode.walk import walk_bytes, walk_message
 from store import schema
 from store.api import IngestBatch
 from store.database import META_TABLE, connect
@@ -53,7 +53,8 @@ def _request(spans: list[dict[str, Any]]) -> bytes:
 
 def _sent_attributes(body: bytes) -> list[dict[str, Any]]:
     """The attributes of each span of ``body`` as the decoder reads them (before any move)."""
-    return [span[10] for _, scopes in walk_bytes(body) or () for _, _, spans in scopes for span in spans]
+    resources = walk_bytes(body) or walk_message(ExportTraceServiceRequest.FromString(body))
+    return [span[10] for _, scopes in resources for _, _, spans in scopes for span in spans]
 
 
 def _bits(*keys: str) -> int:
