@@ -27,7 +27,7 @@ from collector.decode import (
     parse_traces,
 )
 from collector.errors import MalformedPayload
-from tests.collector.fixtures.decode_support import FIXTURES, request, rows, span
+from tests.collector.fixtures.decode_support import FIXTURES, length_field, request, rows, span
 
 EXAMPLES = FIXTURES / "otlp_proto_examples"
 
@@ -135,7 +135,7 @@ def test_deep_nesting_is_malformed_not_a_crash() -> None:
         parse_traces(body, "json")
     nested = b"\x0a\x00"
     for _ in range(2000):  # resource_spans → ... nested length-delimited fields
-        nested = b"\x0a" + _varint(len(nested)) + nested
+        nested = length_field(1, nested)
     with pytest.raises(MalformedPayload):
         parse_traces(nested, "protobuf")
 
@@ -147,16 +147,6 @@ def _deep_json(depth: int) -> bytes:
         '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c", '
         '"spanId": "eee19b7ec3c1b174", "attributes": [{"key": "k", "value": ' + value + "}]}]}]}]}"
     ).encode()
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def test_truncated_protobuf_never_raises_anything_else() -> None:

@@ -22,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from collector.decode import parse_and_decode, parse_traces, walk
 from collector.decode.walk import walk_bytes, walk_message
-from tests.collector.fixtures.decode_support import any_value, attribute_values
+from tests.collector.fixtures.decode_support import any_value, attribute_values, length_field
 
 
 def test_the_compiled_walker_is_built() -> None:
@@ -139,19 +139,6 @@ def test_damaged_bytes_are_never_accepted_more_leniently(req: ExportTraceService
         assert _same(walked, expected)
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field on the wire."""
-    length = len(payload)
-    varint = bytearray()
-    while True:
-        byte = length & 0x7F
-        length >>= 7
-        varint.append(byte | (0x80 if length else 0))
-        if not length:
-            break
-    return bytes([number << 3 | 2]) + bytes(varint) + payload
-
-
 def test_repeated_singular_fields_merge_like_protobuf() -> None:
     """Two encodings of one span, status or value concatenated: protobuf merges them (scalars: last
     wins; messages: merged; repeated: appended; a oneof switching case: last case wins)."""
@@ -171,11 +158,11 @@ def test_repeated_singular_fields_merge_like_protobuf() -> None:
         ],
         status=Status(message="later"),
     ).SerializeToString()
-    value_twice = _field(
+    value_twice = length_field(
         2, AnyValue(array_value={"values": [AnyValue(int_value=1)]}).SerializeToString()
-    ) + _field(2, AnyValue(array_value={"values": [AnyValue(string_value="2")]}).SerializeToString())
-    span = first + second + _field(9, _field(1, b"c") + value_twice)  # attribute "c", value twice
-    body = _field(1, _field(2, _field(2, span)))  # resource_spans { scope_spans { spans } }
+    ) + length_field(2, AnyValue(array_value={"values": [AnyValue(string_value="2")]}).SerializeToString())
+    span = first + second + length_field(9, length_field(1, b"c") + value_twice)  # attribute "c", value twice
+    body = length_field(1, length_field(2, length_field(2, span)))  # resource_spans { scope_spans { spans } }
     walked = walk_bytes(body)
     assert walked is not None
     assert _same(walked, _library(body))
