@@ -5,12 +5,13 @@ Prints, per protocol and server set-up: acknowledged spans/s, spans/s until quer
 visible through `faultlens sql`'s read path), bytes stored per span, the server's peak RSS, and the
 CPU time per span of the server process (until queryable, and once settled: its last maintenance
 pass and idle checkpoint included), of its decode worker processes and of this client (where the
-two cores went). The default set-ups compare in-thread decoding, decode workers fed through pipes or through
-shared memory, and DuckDB with one thread or its default. Figures from one run on one machine are
-comparable with each other, not across machines.
+two cores went). The default set-ups compare serve with and without its ingest journal (acknowledging
+once a batch is journaled, or once it is committed to DuckDB); `--configs` also compares in-thread
+decoding, decode workers fed through pipes or through shared memory, and DuckDB's thread count.
+Figures from one run on one machine are comparable with each other, not across machines.
 
     python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http] [--analysis]
-                           [--configs 0/-/1,2/pipes/1,2/shared-memory/default,2/shared-memory/1]
+                           [--configs 2/shared-memory/1/no-journal,2/shared-memory/1/journal]
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def start_server(
     db_threads: int | None = None,
     handoff: str = "shared-memory",
     analysis: bool = False,
+    journal: bool = True,
 ) -> tuple[subprocess.Popen[str], int, int]:
     # DuckDB's default is its own thread count (one per core), not serve's default of 1.
     threads = ["--db-threads", str(db_threads or os.cpu_count() or 1)]
@@ -135,6 +137,7 @@ def start_server(
             "--http-port",
             "0",
             "--analysis" if analysis else "--no-analysis",
+            "--journal" if journal else "--no-journal",
             "--decode-workers",
             str(decode_workers),
             *threads,
@@ -278,9 +281,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--configs",
-        default="0/-/1,2/pipes/1,2/shared-memory/default,2/shared-memory/1",
-        help="comma-separated server set-ups to compare, each DECODE_WORKERS/HANDOFF/DB_THREADS "
-        "(HANDOFF: shared-memory or pipes; DB_THREADS: a number, or 'default' for DuckDB's own)",
+        default="2/shared-memory/1/no-journal,2/shared-memory/1/journal",
+        help="comma-separated server set-ups to compare, each DECODE_WORKERS/HANDOFF/DB_THREADS[/JOURNAL] "
+        "(HANDOFF: shared-memory or pipes; DB_THREADS: a number, or 'default' for DuckDB's own; "
+        "JOURNAL: journal (the default) or no-journal)",
     )
     args = ap.parse_args()
     rng = random.Random(7)
@@ -291,16 +295,17 @@ def main() -> None:
         f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
         f"{args.inflight} in flight, analysis {'on' if args.analysis else 'off'}"
     )
-    Config = tuple[str, int, int | None, str]
+    Config = tuple[str, int, int | None, str, bool]
     results: dict[Config, tuple[float, ...]] = {}
     configs: list[Config] = []
     for spec in args.configs.split(","):
-        w, h, t = spec.split("/")
-        configs += [(p, int(w), _threads(t), h) for p in args.protocols.split(",")]
-    for protocol, workers, threads, handoff in configs:
+        w, h, t, *j = spec.split("/")
+        journal = (j or ["journal"])[0] != "no-journal"
+        configs += [(p, int(w), _threads(t), h, journal) for p in args.protocols.split(",")]
+    for protocol, workers, threads, handoff, journal in configs:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"
-            proc, gport, hport = start_server(db, workers, threads, handoff, args.analysis)
+            proc, gport, hport = start_server(db, workers, threads, handoff, args.analysis, journal)
             try:
                 main0, workers0 = server_cpu(proc.pid)
                 client0 = time.process_time()
@@ -315,7 +320,7 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(60)
             size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
-            results[(protocol, workers, threads, handoff)] = (
+            results[(protocol, workers, threads, handoff, journal)] = (
                 total / ack,
                 total / queryable,
                 size / total,
@@ -326,14 +331,15 @@ def main() -> None:
                 (client1 - client0) / total * 1e6,
             )
     print(
-        f"{'protocol':<8} {'decode workers':>14} {'hand-off':>13} {'db threads':>10} {'acked spans/s':>14} "
-        f"{'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12} {'CPU us/span: server':>20} "
-        f"{'settled':>8} {'decode workers':>15} {'client':>7}"
+        f"{'protocol':<8} {'decode workers':>14} {'hand-off':>13} {'db threads':>10} {'journal':>7} "
+        f"{'acked spans/s':>14} {'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12} "
+        f"{'CPU us/span: server':>20} {'settled':>8} {'decode workers':>15} {'client':>7}"
     )
-    for (protocol, workers, threads, handoff), row in results.items():
+    for (protocol, workers, threads, handoff, journal), row in results.items():
         acked, q, bps, rss, cpu_main, cpu_settled, cpu_workers, cpu_client = row
         print(
             f"{protocol:<8} {workers:>14} {handoff if workers else '-':>13} {threads or 'default':>10} "
+            f"{'yes' if journal else 'no':>7} "
             f"{acked:>14,.0f} {q:>18,.0f} {bps:>11,.0f} {rss:>12,.0f} {cpu_main:>20.1f} {cpu_settled:>8.1f} "
             f"{cpu_workers:>15.1f} {cpu_client:>7.1f}"
         )
@@ -344,10 +350,11 @@ def main() -> None:
         + "); client: this process while sending."
     )
     base = results[configs[0]][1]
-    for (protocol, workers, threads, handoff), value in results.items():
+    for (protocol, workers, threads, handoff, journal), value in results.items():
         print(
             f"queryable throughput {protocol}, {workers} decode workers ({handoff}), db threads "
-            f"{threads or 'default'}, relative to the first row: {value[1] / base:.2f}"
+            f"{threads or 'default'}, {'journal' if journal else 'no journal'}, relative to the first "
+            f"row: {value[1] / base:.2f}"
         )
 
 

@@ -1,7 +1,7 @@
 """The export path both receivers share: authenticate, parse, decode, store, answer.
 
-``ExportService.export`` returns only after the decoded batch is committed (``StoreWriter.write``),
-so a success response means the data is durable. It raises the collector's or the store's exceptions;
+``ExportService.export`` returns only after the decoded batch is durable (``StoreWriter.append``),
+so a success response means the data survives a kill -9. It raises the collector's or the store's exceptions;
 ``collector.status`` maps them to responses.
 """
 
@@ -103,6 +103,6 @@ class ExportService:
         else:
             decoded = parse_and_decode(signal, body, fmt)
         if decoded.batch.item_count:
-            self._writer.write(decoded.batch, timeout=self._config.write_timeout_s)
+            self._writer.append(decoded.batch, timeout=self._config.write_timeout_s)
         self.counters.count_items(signal, decoded.batch.item_count, decoded.rejected)
         return RESPONSES[signal](decoded.rejected, decoded.error_message)

@@ -76,6 +76,14 @@ class StoreWriter(Protocol):
         """
         ...
 
+    def append(self, batch: IngestBatch, timeout: float | None = None) -> None:
+        """``write`` without the counts: return once ``batch`` is durable - it survives a kill -9
+        of the process one instant later, and every read through this store sees it - which may
+        be before it is in the database's tables (a store with an ingest journal applies it there
+        in a later group; a read first waits for that). Duplicates are resolved when it is
+        applied, as for ``write``. Raises what ``write`` raises. What the receivers call."""
+        ...
+
     def close(self) -> None:
         """Drain the queue, commit, checkpoint and release the file."""
         ...

@@ -22,6 +22,15 @@ class StoreConfig:
     memory_limit: str | None = None
     #: DuckDB worker threads; None leaves DuckDB's default (one per core).
     threads: int | None = None
+    #: Acknowledge batches once they are in the ingest journal beside the file (``store.journal``)
+    #: and apply them to DuckDB in large groups; off: acknowledge each commit to DuckDB.
+    journal: bool = False
+    #: With the journal: journaled items that make a group worth applying at once (DuckDB commits
+    #: of a row group, 2,048 rows, or more skip its WAL) ...
+    apply_min_items: int = 8192
+    #: ... or the longest a journaled batch waits for its group (seconds). Reads never wait for
+    #: it: a read first has every acknowledged batch applied.
+    apply_max_delay_s: float = 0.25
 
     def validate(self) -> StoreConfig:
         if self.queue_max_items < 1:
@@ -33,6 +42,11 @@ class StoreConfig:
             raise ValueError(
                 f"store.maintenance_interval_s must be in (0, 1.5], got {self.maintenance_interval_s}"
             )
+        if self.apply_min_items < 1:
+            raise ValueError(f"store.apply_min_items must be >= 1, got {self.apply_min_items}")
+        if not 0 < self.apply_max_delay_s <= 1.0:
+            # Inside the 2 s read-visibility bound together with maintenance.
+            raise ValueError(f"store.apply_max_delay_s must be in (0, 1], got {self.apply_max_delay_s}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"store.threads must be >= 1, got {self.threads}")
         return self

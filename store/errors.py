@@ -38,3 +38,7 @@ class SchemaError(StoreError):
 
 class StoreNotFound(StoreError):
     """There is no store file at the given path (and nothing serves one)."""
+
+
+class JournalError(StoreError):
+    """The ingest journal beside the file cannot be used (e.g. its directory cannot be written)."""

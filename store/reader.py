@@ -27,9 +27,11 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from store.config import StoreConfig
 from store.database import open_database, translate_errors
 from store.discovery import Endpoint, read_endpoint
 from store.errors import QueryError, ReadOnlyViolation, StoreClosed, StoreError, StoreLocked, StoreNotFound
+from store.journal import holds_records
 from store.readonly import start_read
 
 CursorFactory = Callable[[], duckdb.DuckDBPyConnection]
@@ -306,6 +308,8 @@ def open_reader(db_path: str | os.PathLike[str]) -> ConnectionReader | RemoteRea
             return remote
     if not path.exists():
         raise StoreNotFound(f"no store at {path}")
+    if holds_records(path):
+        _apply_journal(path)
     try:
         con = open_database(path, read_only=True)
     except StoreLocked as e:
@@ -315,6 +319,16 @@ def open_reader(db_path: str | os.PathLike[str]) -> ConnectionReader | RemoteRea
         ) from e
     lock = _CursorLock(con)
     return ConnectionReader(lock.cursor, on_close=lock.close)
+
+
+def _apply_journal(path: Path) -> None:
+    """Apply what a stopped server acknowledged into its journal but had not applied (a
+    read-only open would not see it): open the file for writing once, which replays the
+    journal. When another process holds the file, the read-only open that follows says so."""
+    from store.writer import DuckStoreWriter  # here: store.writer imports this module
+
+    with contextlib.suppress(StoreLocked):
+        DuckStoreWriter(path, StoreConfig(journal=True)).close()
 
 
 class _CursorLock:

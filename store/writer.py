@@ -40,8 +40,9 @@ import pyarrow as pa
 from store import ingest
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
-from store.database import cursor, open_database, translate_errors
+from store.database import META_TABLE, cursor, open_database, translate_errors
 from store.errors import StoreBusy, StoreClosed, StoreError
+from store.journal import Journal, Record, holds_records, journal_dir
 from store.maintenance import NO_NEW_SPANS, run_maintenance, unmaintained_traces
 from store.reader import ConnectionReader
 
@@ -72,7 +73,13 @@ class _Job:
     run: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
     touched: set[str] = field(default_factory=set)
     earliest_start: int = NO_NEW_SPANS  # of the batch's spans: bounds maintenance's reads
-    future: Future[Any] = field(default_factory=Future)
+    future: Future[Any] = field(default_factory=Future)  # resolved once applied to DuckDB
+    # With the journal: the batch's record (0: none), resolved once it is journaled; ``urgent``
+    # asks the writer thread to apply it at once (a caller waits for it), not in a later group.
+    seq: int = 0
+    logged: Future[None] = field(default_factory=Future)
+    urgent: bool = False
+    queued_at: float = 0.0
 
 
 class DuckStoreWriter:
@@ -110,24 +117,75 @@ class DuckStoreWriter:
         self._maintenance_cost = 0.0  # seconds the last pass took
         self._last_activity = time.monotonic()  # last job arrival or commit
         self._items_per_s = 50_000.0  # running estimate for retry_after hints
+        # The journal (None: batches are acknowledged once committed to DuckDB), the batches
+        # waiting to be journaled, the last record acknowledged and the last applied, and the
+        # readers waiting for a record to be applied (``_await_visible``).
+        self._journal: Journal | None = None
+        self._to_log: deque[_Job] = deque()
+        self._acked_seq = 0
+        self._applied_seq = 0
+        self._barriers: list[tuple[int, Future[None]]] = []
+        self._log_closing = False
         self._thread = threading.Thread(target=self._run, name="faultlens-store-writer", daemon=True)
+        self._log_thread: threading.Thread | None = None
+        if self.config.journal or holds_records(self.path):
+            # Also without the journal: what a stopped server acknowledged into it is applied.
+            try:
+                self._open_journal()
+            except BaseException:
+                self._con.close()
+                raise
+        if self._journal is not None and not self.config.journal:
+            self._journal.close()
+            self._journal = None
+        if self._journal is not None:
+            self._log_thread = threading.Thread(
+                target=self._run_journal, name="faultlens-store-journal", daemon=True
+            )
+            self._log_thread.start()
         self._thread.start()
 
     # -- public API -------------------------------------------------------------------------------
 
     def write(self, batch: IngestBatch, timeout: float | None = None) -> WriteResult:
+        job = self._batch_job(batch)
+        if job is None:
+            return WriteResult(0, 0, 0, 0)
+        if self._journal is None:
+            result: WriteResult = self._submit_and_wait(job, timeout)
+            return result
+        job.urgent = True
+        deadline = time.monotonic() + (self.config.write_timeout_s if timeout is None else timeout)
+        self._submit(job)
+        self._wait(job.logged, timeout)
+        result = self._wait(job.future, max(0.001, deadline - time.monotonic()))
+        return result
+
+    def append(self, batch: IngestBatch, timeout: float | None = None) -> None:
+        """See ``store.api.StoreWriter.append``. With the journal (``StoreConfig.journal``) this
+        returns once the batch is journaled and fsync'd; DuckDB gets it in a later group, and
+        every read through this writer waits for that first (``_await_visible``). Without it,
+        this is ``write``."""
+        job = self._batch_job(batch)
+        if job is None:
+            return
+        if self._journal is None:
+            self._submit_and_wait(job, timeout)
+            return
+        self._submit(job)
+        self._wait(job.logged, timeout)
+
+    def _batch_job(self, batch: IngestBatch) -> _Job | None:
         if not batch.conformed:  # e.g. conformed in a decode worker already
             batch = ingest.conform_batch(batch)
         if batch.item_count == 0 and batch.span_events.num_rows == 0 and batch.span_links.num_rows == 0:
-            return WriteResult(0, 0, 0, 0)
-        job = _Job(
+            return None
+        return _Job(
             items=batch.item_count,
             batch=batch,
             touched=ingest.touched_traces(batch),
             earliest_start=ingest.earliest_start(batch),
         )
-        result: WriteResult = self._submit_and_wait(job, timeout)
-        return result
 
     def replace_findings(
         self, trace_ids: Sequence[str], findings: pa.Table, analysis: pa.Table, timeout: float | None = None
@@ -161,7 +219,7 @@ class DuckStoreWriter:
             if self._closing:
                 raise StoreClosed("the store is closed")
             self._maintain_waiters.append(waiter)
-            self._cond.notify()
+            self._cond.notify_all()
         self._wait(waiter, timeout)
 
     def reader(self) -> ConnectionReader:
@@ -170,10 +228,18 @@ class DuckStoreWriter:
         return ConnectionReader(self._new_cursor)
 
     def close(self) -> None:
+        if self._log_thread is not None:  # journal what is queued, then apply it all
+            with self._cond:
+                self._log_closing = True
+                self._cond.notify_all()
+            self._log_thread.join()
         with self._cond:
             self._closing = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal.release(self._applied_seq)
         with self._read_lock:
             if self._closed:
                 return
@@ -195,15 +261,36 @@ class DuckStoreWriter:
     # -- callers' side ----------------------------------------------------------------------------
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
+        self._await_visible()
         with self._read_lock:
             if self._closed:
                 raise StoreClosed("the store is closed")
             with translate_errors("opening a read cursor"):
                 return cursor(self._read_root)
 
-    def _submit_and_wait(self, job: _Job, timeout: float | None) -> Any:
+    def _await_visible(self) -> None:
+        """With the journal: wait until every batch acknowledged so far is applied to DuckDB, so
+        a read sees every acknowledged write (it asks the writer thread to apply them now)."""
+        if self._journal is None or threading.current_thread() is self._thread:
+            return
         with self._cond:
-            if self._closing:
+            target = self._acked_seq
+            if self._applied_seq >= target or self._closed:
+                return
+            waiter: Future[None] = Future()
+            self._barriers.append((target, waiter))
+            self._cond.notify_all()
+        self._wait(waiter, None)
+
+    def _submit_and_wait(self, job: _Job, timeout: float | None) -> Any:
+        self._submit(job)
+        return self._wait(job.future, timeout)
+
+    def _submit(self, job: _Job) -> None:
+        """Queue ``job`` (to the journal first when it is a batch and there is one), or refuse it
+        with ``StoreBusy`` when the bound is reached."""
+        with self._cond:
+            if self._closing or self._log_closing:
                 raise StoreClosed("the store is closed")
             limit = self.config.queue_max_items
             # An empty queue takes any batch, so one larger than the bound is not refused forever.
@@ -212,11 +299,13 @@ class DuckStoreWriter:
                 raise StoreBusy(
                     f"write queue full ({self._pending_items} of {limit} items pending)", retry_after
                 )
-            self._queue.append(job)
+            if job.batch is not None and self._journal is not None:
+                self._to_log.append(job)
+            else:
+                self._queue.append(job)
             self._pending_items += job.items
             self._last_activity = time.monotonic()
-            self._cond.notify()
-        return self._wait(job.future, timeout)
+            self._cond.notify_all()
 
     def _wait(self, future: Future[Any], timeout: float | None) -> Any:
         limit = self.config.write_timeout_s if timeout is None else timeout
@@ -232,25 +321,138 @@ class DuckStoreWriter:
 
     # -- writer thread ----------------------------------------------------------------------------
 
+    def _open_journal(self) -> None:
+        """Open the journal beside the file and apply the batches it holds past the applied mark
+        (acknowledged by a process that stopped before applying them)."""
+        keys = ("journal_id", "journal_applied_seq")
+        with translate_errors("reading the ingest journal's state"):
+            rows = self._con.execute(
+                f"SELECT key, value FROM {META_TABLE} WHERE key IN (?, ?)", keys
+            ).fetchall()
+        state = dict(rows)
+        known = state.get("journal_id")
+        journal = Journal(journal_dir(self.path), known)
+        if known != journal.id:
+            with translate_errors("recording the ingest journal"):
+                self._con.execute("BEGIN TRANSACTION")
+                self._con.execute(
+                    f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?), (?, '0')",
+                    [keys[0], journal.id, keys[1]],
+                )
+                self._con.execute("COMMIT")
+            state = {}
+        self._journal = journal
+        self._applied_seq = int(state.get("journal_applied_seq") or 0)
+        group: list[_Job] = []
+        replayed = 0
+        for record in journal.recover(self._applied_seq):
+            job = self._batch_job(record.batch)
+            if job is None:
+                continue
+            job.seq = record.seq
+            group.append(job)
+            replayed += 1
+            if sum(j.items for j in group) >= self.config.apply_min_items:
+                self._commit_group(group)
+                group = []
+        if group:
+            self._commit_group(group)
+        self._acked_seq = self._applied_seq = max(self._applied_seq, journal.last_seq)
+        journal.release(self._applied_seq)
+        if replayed:
+            log.info("applied %d journaled batches that a stopped process had acknowledged", replayed)
+
+    def _run_journal(self) -> None:
+        """Journal thread: append every queued batch (one fsync for all that are ready),
+        acknowledge them, and hand them to the writer thread to apply."""
+        journal = self._journal
+        assert journal is not None
+        while True:
+            with self._cond:
+                while not self._to_log and not self._log_closing:
+                    self._cond.wait()
+                jobs = list(self._to_log)
+                self._to_log.clear()
+                closing = self._log_closing
+            live = [j for j in jobs if j.logged.set_running_or_notify_cancel()]
+            dropped = sum(j.items for j in jobs) - sum(j.items for j in live)
+            if dropped:
+                self._release(dropped)
+            if live:
+                self._journal_jobs(journal, live)
+            if closing:
+                with self._cond:
+                    if not self._to_log:
+                        return
+
+    def _journal_jobs(self, journal: Journal, jobs: list[_Job]) -> None:
+        try:
+            seqs = journal.append([j.batch for j in jobs if j.batch is not None])
+        except Exception as e:
+            self._release(sum(j.items for j in jobs))
+            error = StoreError(f"could not journal the batch, nothing was stored: {e}")
+            error.__cause__ = e
+            for j in jobs:
+                j.logged.set_exception(error)
+            return
+        now = time.monotonic()
+        with self._cond:
+            for j, seq in zip(jobs, seqs, strict=True):
+                j.seq, j.queued_at = seq, now
+                self._queue.append(j)
+            self._acked_seq = seqs[-1]
+            self._cond.notify_all()
+        for j in jobs:
+            j.logged.set_result(None)
+
+    def _apply_due_in(self) -> float | None:
+        """Seconds until the queued jobs are due to be applied (None: nothing is queued). Without
+        the journal, at once. With it, once they hold ``apply_min_items`` items, or one is not a
+        journaled batch or is ``urgent``, or the oldest has waited ``apply_max_delay_s``."""
+        if not self._queue:
+            return None
+        if self._journal is None:
+            return 0.0
+        items = 0
+        for job in self._queue:
+            if not job.seq or job.urgent:
+                return 0.0
+            items += job.items
+        if items >= self.config.apply_min_items:
+            return 0.0
+        return self._queue[0].queued_at + self.config.apply_max_delay_s - time.monotonic()
+
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing and not self._maintain_waiters:
-                    due = _earliest(self._maintenance_due_in(), self._checkpoint_due_in())
+                while not self._closing and not self._maintain_waiters and not self._barriers:
+                    apply_in = self._apply_due_in()
+                    due = _earliest(
+                        apply_in, _earliest(self._maintenance_due_in(), self._checkpoint_due_in())
+                    )
                     if due is not None and due <= 0:
                         break
                     self._cond.wait(due)
-                jobs = list(self._queue)
-                self._queue.clear()
+                apply_in = self._apply_due_in()
+                take = (
+                    self._closing
+                    or self._maintain_waiters
+                    or self._barriers
+                    or (apply_in is not None and apply_in <= 0)
+                )
+                jobs = list(self._queue) if take else []
+                if take:
+                    self._queue.clear()
                 closing = self._closing
-            live = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+            # A journaled batch is applied even when its caller stopped waiting: it is acknowledged.
+            live = [j for j in jobs if j.future.set_running_or_notify_cancel() or j.seq]
             cancelled = sum(j.items for j in jobs) - sum(j.items for j in live)
             if cancelled:
                 self._release(cancelled)
             if live:
                 self._commit_group(live)
             with self._cond:
-                idle = not self._queue
+                idle = not self._queue and not self._to_log
                 waiters, self._maintain_waiters = self._maintain_waiters, []
             due = self._maintenance_due_in()
             if waiters or closing or (due is not None and due <= 0):
@@ -345,15 +547,16 @@ class DuckStoreWriter:
         except Exception as e:
             if len(jobs) == 1:
                 self._fail(jobs[0], e)
-                return
-            log.warning("group commit of %d jobs failed (%s); committing them one by one", len(jobs), e)
-            for job in jobs:
-                try:
-                    (result,) = self._commit_dedup([job])
-                except Exception as one_error:
-                    self._fail(job, one_error)
-                else:
-                    self._done(job, result)
+            else:
+                log.warning("group commit of %d jobs failed (%s); committing them one by one", len(jobs), e)
+                for job in jobs:
+                    try:
+                        (result,) = self._commit_dedup([job])
+                    except Exception as one_error:
+                        self._fail(job, one_error)
+                    else:
+                        self._done(job, result)
+            self._mark_applied(jobs)
             return
         items = sum(j.items for j in jobs)
         elapsed = time.monotonic() - started
@@ -387,6 +590,11 @@ class DuckStoreWriter:
             for job in jobs:
                 if job.run is not None:
                     by_job[id(job)] = job.run(con)
+            applied = max((j.seq for j in jobs), default=0)
+            if applied > self._applied_seq:
+                con.execute(
+                    f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('journal_applied_seq', ?)", [str(applied)]
+                )
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
@@ -397,14 +605,56 @@ class DuckStoreWriter:
             self._touched_from = min(self._touched_from, job.earliest_start)
             self._items_since_checkpoint += job.items
         self._last_activity = time.monotonic()
+        if applied > self._applied_seq:
+            self._set_applied(applied)
         return [by_job[id(j)] for j in jobs]
+
+    def _set_applied(self, seq: int) -> None:
+        """Journal records up to ``seq`` are applied (or quarantined): wake the readers waiting
+        for them, and delete journal segments that hold nothing else."""
+        with self._cond:
+            self._applied_seq = seq
+            ready = [w for target, w in self._barriers if target <= seq]
+            self._barriers = [(t, w) for t, w in self._barriers if t > seq]
+        for w in ready:
+            w.set_result(None)
+        if self._journal is not None:
+            try:
+                self._journal.release(seq)
+            except OSError:
+                log.exception("could not delete applied ingest journal segments")
+
+    def _mark_applied(self, jobs: list[_Job]) -> None:
+        """After a group whose last journaled jobs failed (and were quarantined by ``_fail``):
+        move the applied mark past them, so they are not replayed."""
+        applied = max((j.seq for j in jobs), default=0)
+        if applied <= self._applied_seq:
+            return
+        try:
+            self._con.execute(
+                f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('journal_applied_seq', ?)", [str(applied)]
+            )
+        except duckdb.Error:
+            # Replaying them after a restart is harmless: duplicates are stored once.
+            log.exception("could not record journal record %d as handled", applied)
+        self._set_applied(applied)
 
     def _done(self, job: _Job, result: Any) -> None:
         self._release(job.items)
-        job.future.set_result(result)
+        if not job.future.cancelled():
+            job.future.set_result(result)
 
     def _fail(self, job: _Job, error: Exception) -> None:
         self._release(job.items)
+        if job.seq and job.batch is not None and self._journal is not None:
+            # Acknowledged already: keep it where an operator can find it, not only in the log.
+            try:
+                kept = self._journal.quarantine(Record(job.seq, job.batch), repr(error))
+                log.error("could not apply journaled batch %d (%s); kept in %s", job.seq, error, kept)
+            except OSError:
+                log.exception("could not apply journaled batch %d (%s), nor keep it aside", job.seq, error)
+        if job.future.cancelled():
+            return
         if isinstance(error, StoreError):
             job.future.set_exception(error)
             return

@@ -72,13 +72,16 @@ class StoreUnderTest:
 
     kinds: ``direct`` (the writer's own reader), ``remote`` (QueryServer + ``open_reader`` over
     HTTP while the writer holds the file), ``reopened`` (writer closed, ``open_reader`` opens the
-    file read-only)."""
+    file read-only), ``journal`` and ``journal-remote`` (``direct`` and ``remote`` with the
+    writer's ingest journal, applying only when a read or ``write`` asks for it)."""
 
     def __init__(self, kind: str, path: Path, config: StoreConfig | None = None) -> None:
         self.kind = kind
         self.path = path
+        if kind.startswith("journal") and config is None:
+            config = StoreConfig(journal=True, apply_min_items=10**9, apply_max_delay_s=1.0)
         self.writer = DuckStoreWriter(path, config)
-        self.server = QueryServer(self.writer) if kind == "remote" else None
+        self.server = QueryServer(self.writer) if kind.endswith("remote") else None
         self._reader: StoreReader | None = None
 
     def write(self, batch: IngestBatch) -> WriteResult:
@@ -96,8 +99,8 @@ class StoreUnderTest:
             assert isinstance(reader, ConnectionReader)
         else:
             self.writer.sync()
-            reader = self.writer.reader() if self.kind == "direct" else open_reader(self.path)
-            if self.kind == "remote":
+            reader = self.writer.reader() if self.kind in ("direct", "journal") else open_reader(self.path)
+            if self.kind.endswith("remote"):
                 assert isinstance(reader, RemoteReader)
         self._reader = reader
         return reader
@@ -110,7 +113,7 @@ class StoreUnderTest:
         self.writer.close()
 
 
-STORE_KINDS = ("direct", "remote", "reopened")
+STORE_KINDS = ("direct", "remote", "reopened", "journal", "journal-remote")
 
 
 @pytest.fixture(params=STORE_KINDS)

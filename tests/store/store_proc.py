@@ -1,9 +1,12 @@
-"""A store-holding process for cross-process tests: ``python -m tests.store.store_proc DB [--serve]``.
+"""A store-holding process for cross-process tests:
+``python -m tests.store.store_proc DB [--serve] [--journal]``.
 
 Prints ``ready`` once the store is open (and ``serving PORT`` with ``--serve``), then follows
 commands on stdin, one per line: ``write N`` writes a batch of N new spans and prints ``acked T``
 (T = spans acknowledged so far) after ``write`` returns; ``loop N`` does that forever with batches
-of N (for kill -9 tests); EOF closes the store and exits.
+of N (for kill -9 tests); EOF closes the store and exits. With ``--journal`` the store
+acknowledges through its ingest journal (``append``) and applies to DuckDB only when a read, or a
+second, asks for it: what a kill -9 leaves is mostly journaled, not applied.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import sys
 
 from store.api import IngestBatch
+from store.config import StoreConfig
 from store.query_server import QueryServer
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
 
 
 def main() -> None:
-    db, serve = sys.argv[1], "--serve" in sys.argv
-    writer = DuckStoreWriter(db)
+    db, serve, journal = sys.argv[1], "--serve" in sys.argv, "--journal" in sys.argv
+    config = StoreConfig(journal=True, apply_min_items=10**9, apply_max_delay_s=1.0) if journal else None
+    writer = DuckStoreWriter(db, config)
     server = QueryServer(writer) if serve else None
     print("ready", flush=True)
     if server is not None:
@@ -30,7 +35,11 @@ def main() -> None:
         nonlocal acked, batch_no
         batch_no += 1
         trace = f"{batch_no:032x}"
-        writer.write(IngestBatch(spans=span_rows(n, trace=trace)))
+        batch = IngestBatch(spans=span_rows(n, trace=trace))
+        if journal:
+            writer.append(batch)
+        else:
+            writer.write(batch)
         acked += n
         print(f"acked {acked}", flush=True)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from store.database import ROW_GROUP_SIZE
+from store.journal import holds_records
 from store.reader import ConnectionReader, open_reader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,15 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("serve", "batch"),
-    [(False, 200), (True, 200), (False, 3 * ROW_GROUP_SIZE // 2)],
+    ("serve", "batch", "journal"),
+    [(False, 200, False), (True, 200, False), (False, 3 * ROW_GROUP_SIZE // 2, False), (False, 200, True)],
     # Batches of a row group or more are written to the file before their commit, the WAL only
-    # pointing to them; smaller ones are in the WAL. Both must survive.
-    ids=["writer", "writer+server", "writer, row-group batches"],
+    # pointing to them; smaller ones are in the WAL. With the journal, most acknowledged batches
+    # are only in the journal when the process dies. All must survive.
+    ids=["writer", "writer+server", "writer, row-group batches", "writer, journal"],
 )
-def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool, batch: int) -> None:
+def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool, batch: int, journal: bool) -> None:
     db = tmp_path / "s.duckdb"
-    args = [sys.executable, "-m", "tests.store.store_proc", str(db), *(["--serve"] if serve else [])]
+    flags = [*(["--serve"] if serve else []), *(["--journal"] if journal else [])]
+    args = [sys.executable, "-m", "tests.store.store_proc", str(db), *flags]
     proc = subprocess.Popen(
         args,
         cwd=ROOT,
@@ -48,7 +51,8 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool, batch: i
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
-    reader = open_reader(db)  # replays the WAL; a stale discovery file is ignored
+    # Applies the journal, replays the WAL; a stale discovery file is ignored.
+    reader = open_reader(db)
     try:
         assert isinstance(reader, ConnectionReader)
         stored = reader.query("SELECT count(*) AS n FROM spans").column("n")[0].as_py()
@@ -64,3 +68,5 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool, batch: i
         reader.close()
     assert stored >= acked
     assert complete == 0  # batches are atomic: none is half stored
+    if journal:
+        assert not holds_records(db)  # applied by the read's open, segments deleted

@@ -1,0 +1,344 @@
+"""The ingest journal: where an acknowledged batch is durable before DuckDB holds it.
+
+Why it exists: every DuckDB commit has a fixed cost of several ms, and a commit of fewer rows than
+a row group (2,048) goes through DuckDB's WAL and is written a second time at the checkpoint. A
+server answering one 512-span request per commit paid about twice the DuckDB CPU per row that
+commits of 2,048 rows or more pay (``bench/ingest.py``, ``store/writer.py``). With the journal, a
+request is acknowledged once its conformed batch is appended here and fsync'd; the writer applies
+journaled batches to DuckDB in large groups and records, in the same transaction, the sequence
+number of the last one applied (``faultlens_meta`` key ``journal_applied_seq``). After a crash
+the records past that mark are applied again on open: each exactly once, since the mark commits
+with the rows.
+
+Layout (one directory beside the database, ``<db>.journal/``):
+
+- ``ID``: the journal's id, also stored in the database (``journal_id``). A journal whose id the
+  database does not know (e.g. the database file was replaced) is moved aside, not replayed.
+- ``<first seq, 20 digits>.seg``: segments of records, appended in sequence order. A new segment
+  starts past ``SEGMENT_BYTES``; a segment is deleted once every record in it is applied.
+- Record: header ``<4sQQI`` (magic ``FLJ1``, sequence number, payload length, CRC-32 of the
+  payload), then the payload: per table of ``TABLES``, its length (``<Q``, 0 for an empty table)
+  and an Arrow IPC stream.
+
+A record is acknowledged only after it is fsync'd (and, for a new segment, its directory entry):
+a crash mid-append leaves a torn tail of unacknowledged records, which ``recover`` cuts off.
+
+One thread appends (``append``); another may ``release`` concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import struct
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from store.api import IngestBatch
+from store.errors import JournalError
+
+log = logging.getLogger(__name__)
+
+TABLES = ("spans", "span_events", "span_links", "logs", "metrics")
+SEGMENT_BYTES = 64 << 20
+_MAGIC = b"FLJ1"
+_HEADER = struct.Struct("<4sQQI")
+_LENGTH = struct.Struct("<Q")
+_SUFFIX = ".seg"
+
+
+@dataclass(frozen=True)
+class Record:
+    seq: int
+    batch: IngestBatch
+
+
+def encode(batch: IngestBatch) -> list[bytes | pa.Buffer]:
+    """The payload chunks of ``batch`` (see the module docstring)."""
+    chunks: list[bytes | pa.Buffer] = []
+    for name in TABLES:
+        table: pa.Table = getattr(batch, name)
+        if table.num_rows == 0:
+            chunks.append(_LENGTH.pack(0))
+            continue
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        data = sink.getvalue()
+        chunks.append(_LENGTH.pack(data.size))
+        chunks.append(data)
+    return chunks
+
+
+def _framed(batch: IngestBatch) -> tuple[list[bytes | pa.Buffer], int, int]:
+    """``encode(batch)``, its length and its CRC-32: what a record header needs."""
+    chunks = encode(batch)
+    crc = 0
+    for c in chunks:
+        crc = zlib.crc32(c, crc)
+    return chunks, sum(len(c) if isinstance(c, bytes) else c.size for c in chunks), crc
+
+
+def decode(payload: pa.Buffer) -> IngestBatch:
+    """The batch ``encode`` wrote (conformed: only conformed batches are journaled)."""
+    tables: dict[str, pa.Table] = {}
+    pos = 0
+    for name in TABLES:
+        (size,) = _LENGTH.unpack_from(payload, pos)
+        pos += _LENGTH.size
+        if size:
+            tables[name] = pa.ipc.open_stream(payload.slice(pos, size)).read_all()
+            pos += size
+    if pos != payload.size:
+        raise ValueError(f"payload has {payload.size - pos} bytes past its tables")
+    return IngestBatch(**tables, conformed=True)
+
+
+def journal_dir(db_path: Path) -> Path:
+    """Where the journal of the database at ``db_path`` lives."""
+    return db_path.with_name(db_path.name + ".journal")
+
+
+def holds_records(db_path: Path) -> bool:
+    """Whether the journal of ``db_path`` may hold records not applied yet: it has segments, which
+    a clean close deletes (so, after a crash, or while a writer has it open)."""
+    directory = journal_dir(db_path)
+    return directory.is_dir() and any(p.suffix == _SUFFIX for p in directory.iterdir())
+
+
+def _records(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(sequence number, payload start, payload end) of each whole record at the start of
+    ``data``, up to the first that is incomplete or fails its checksum."""
+    pos = 0
+    while pos + _HEADER.size <= len(data):
+        magic, seq, size, crc = _HEADER.unpack_from(data, pos)
+        start = pos + _HEADER.size
+        if magic != _MAGIC or start + size > len(data):
+            return
+        if zlib.crc32(memoryview(data)[start : start + size]) != crc:
+            return
+        yield seq, start, start + size
+        pos = start + size
+
+
+def read_segment(path: Path) -> list[Record]:
+    """The whole records of one segment file (e.g. one kept under ``failed/``)."""
+    data = path.read_bytes()
+    return [Record(seq, decode(pa.py_buffer(data[start:end]))) for seq, start, end in _records(data)]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """The journal directory ``directory`` for the database whose ``journal_id`` is ``known_id``
+    (None: the database has none yet). Read ``id`` after opening and store it in the database
+    before the first append is acknowledged."""
+
+    def __init__(self, directory: Path, known_id: str | None) -> None:
+        self.directory = directory
+        try:
+            self._open(known_id)
+        except OSError as e:
+            raise JournalError(f"cannot use the ingest journal {directory}: {e.strerror or e}") from e
+        self._lock = threading.Lock()  # guards _segments against release() on another thread
+        self._file: int | None = None  # the segment being appended to
+        self._file_bytes = 0
+        self._next_seq = 1
+        self._recovered = False  # release() waits for recover() to have read everything
+
+    def _open(self, known_id: str | None) -> None:
+        id_file = self.directory / "ID"
+        if self.directory.exists():
+            found = id_file.read_text().strip() if id_file.exists() else None
+            if found is None or found != known_id:
+                stamp = time.strftime("%Y%m%dT%H%M%S")
+                aside = self.directory.with_name(f"{self.directory.name}.stale-{stamp}")
+                log.warning(
+                    "ingest journal %s does not belong to this database (journal id %s, database knows %s): "
+                    "moved aside to %s, not replayed",
+                    self.directory,
+                    found,
+                    known_id,
+                    aside,
+                )
+                self.directory.rename(aside)
+        if not self.directory.exists():
+            self.directory.mkdir()
+            tmp = id_file.with_suffix(".tmp")
+            tmp.write_text((known_id or uuid.uuid4().hex) + "\n")
+            os.replace(tmp, id_file)
+            _fsync_dir(self.directory)
+            _fsync_dir(self.directory.parent)
+        self.id = id_file.read_text().strip()
+        self._segments = sorted(self._first_seqs())
+
+    def _first_seqs(self) -> Iterator[int]:
+        for p in self.directory.iterdir():
+            if p.suffix == _SUFFIX and p.stem.isdigit():
+                yield int(p.stem)
+
+    def _segment(self, first_seq: int) -> Path:
+        return self.directory / f"{first_seq:020d}{_SUFFIX}"
+
+    # -- open -------------------------------------------------------------------------------------
+
+    def recover(self, applied_seq: int) -> Iterator[Record]:
+        """Yield the records after ``applied_seq`` in order, and cut a torn tail off the last
+        segment (a record that is incomplete or fails its checksum ends what is read: nothing
+        after it was acknowledged). Appends continue after the last record read."""
+        last = applied_seq
+        for i, first in enumerate(list(self._segments)):
+            path = self._segment(first)
+            data = path.read_bytes()
+            pos = 0
+            for seq, start, end in _records(data):
+                pos = end
+                last = max(last, seq)
+                if seq > applied_seq:
+                    yield Record(seq, decode(pa.py_buffer(data[start:end])))
+            if pos < len(data):
+                if i != len(self._segments) - 1:
+                    log.error(
+                        "ingest journal segment %s is damaged at byte %d: the rest of it is cut off",
+                        path,
+                        pos,
+                    )
+                else:
+                    log.warning(
+                        "ingest journal %s: cutting off %d bytes of an unfinished append",
+                        path,
+                        len(data) - pos,
+                    )
+                with open(path, "r+b") as f:
+                    f.truncate(pos)
+                    os.fsync(f.fileno())
+        self._next_seq = last + 1
+        self._recovered = True
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the last record appended or recovered (0: none)."""
+        return self._next_seq - 1
+
+    # -- appending --------------------------------------------------------------------------------
+
+    def append(self, batches: Sequence[IngestBatch]) -> list[int]:
+        """Append the conformed ``batches`` as one record each and fsync; return their sequence
+        numbers. When this returns they survive a crash of the process or the machine. On an
+        error (``OSError``) nothing of them counts: the segment is cut back to where they began."""
+        seqs: list[int] = []
+        payloads = []
+        for batch in batches:
+            if not batch.conformed:
+                raise ValueError("only conformed batches are journaled")
+            payloads.append(_framed(batch))
+        fd = self._writable(sum(size for _, size, _ in payloads))
+        began = self._file_bytes
+        try:
+            for chunks, size, crc in payloads:
+                seq = self._next_seq + len(seqs)
+                _write_all(fd, [_HEADER.pack(_MAGIC, seq, size, crc), *chunks])
+                self._file_bytes += _HEADER.size + size
+                seqs.append(seq)
+            os.fdatasync(fd)
+        except OSError:
+            self._cut_back(fd, began)
+            raise
+        self._next_seq += len(seqs)
+        return seqs
+
+    def _cut_back(self, fd: int, size: int) -> None:
+        """Undo a failed append; when even that fails, close the segment so the next append starts
+        a new one (recovery then cuts the damaged tail off this one)."""
+        try:
+            os.ftruncate(fd, size)
+            os.fdatasync(fd)
+            self._file_bytes = size
+        except OSError:
+            os.close(fd)
+            self._file = None
+
+    def quarantine(self, record: Record, reason: str) -> Path:
+        """Keep ``record``, which could not be applied, as a one-record segment under ``failed/``
+        (``read_segment`` reads it) with the reason beside it; return its path."""
+        failed = self.directory / "failed"
+        failed.mkdir(exist_ok=True)
+        path = failed / f"{record.seq:020d}{_SUFFIX}"
+        chunks, size, crc = _framed(record.batch)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _write_all(fd, [_HEADER.pack(_MAGIC, record.seq, size, crc), *chunks])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        (failed / f"{record.seq:020d}.reason").write_text(reason + "\n")
+        _fsync_dir(failed)
+        return path
+
+    def _writable(self, size: int) -> int:
+        if self._file is not None and self._file_bytes and self._file_bytes + size > SEGMENT_BYTES:
+            os.fdatasync(self._file)
+            os.close(self._file)
+            self._file = None
+        if self._file is None:
+            first = self._next_seq
+            path = self._segment(first)
+            self._file = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._file_bytes = os.fstat(self._file).st_size
+            _fsync_dir(self.directory)
+            with self._lock:
+                if first not in self._segments:
+                    self._segments.append(first)
+        return self._file
+
+    # -- after applying ---------------------------------------------------------------------------
+
+    def release(self, applied_seq: int) -> None:
+        """Delete the segments whose records are all at or before ``applied_seq`` (the segment
+        being appended to only once the journal is closed). Nothing before ``recover`` has
+        finished: until then the last sequence number is not known."""
+        if not self._recovered:
+            return
+        with self._lock:
+            segments = list(self._segments)
+            appending = self._file is not None
+        for i, first in enumerate(segments):
+            last_in = segments[i + 1] - 1 if i + 1 < len(segments) else self._next_seq - 1
+            current = i == len(segments) - 1
+            if last_in > applied_seq or (current and appending):
+                break
+            with contextlib.suppress(FileNotFoundError):
+                self._segment(first).unlink()
+            with self._lock:
+                self._segments.remove(first)
+
+    def close(self) -> None:
+        if self._file is not None:
+            os.fdatasync(self._file)
+            os.close(self._file)
+            self._file = None
+
+
+def _write_all(fd: int, chunks: Sequence[bytes | pa.Buffer]) -> None:
+    views = [memoryview(c) for c in chunks]
+    while views:
+        n = os.writev(fd, views)
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if n:
+            views[0] = views[0][n:]

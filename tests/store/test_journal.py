@@ -1,0 +1,259 @@
+"""The ingest journal (``store.journal``) and the writer that acknowledges through it: records
+round-trip, a torn tail is cut off, applied segments are deleted, a journal that belongs to
+another database is not replayed, and a writer with the journal keeps every promise of
+``StoreWriter`` - every read sees every acknowledged batch, duplicates are stored once, and what
+was acknowledged but not applied is applied when the file is opened next."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from store import journal as journal_mod
+from store.api import IngestBatch
+from store.config import StoreConfig
+from store.database import META_TABLE
+from store.ingest import conform_batch
+from store.journal import Journal, Record, holds_records, journal_dir, read_segment
+from store.reader import ConnectionReader, open_reader
+from store.writer import DuckStoreWriter
+from tests.store.conftest import span_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Apply only when asked (a read, sync, close): batches stay journaled in between.
+LAZY = StoreConfig(journal=True, apply_min_items=1_000_000, apply_max_delay_s=1.0)
+
+
+def _batch(n: int, trace: int) -> IngestBatch:
+    return conform_batch(IngestBatch(spans=span_rows(n, trace=f"{trace:032x}")))
+
+
+def _count(reader: ConnectionReader | object, sql: str = "SELECT count(*) AS n FROM spans") -> int:
+    value: int = reader.query(sql).column(0)[0].as_py()  # type: ignore[attr-defined]
+    return value
+
+
+def _segments(db: Path) -> list[Path]:
+    return sorted(journal_dir(db).glob("*.seg"))
+
+
+# -- the journal alone ---------------------------------------------------------------------------
+
+
+def test_records_round_trip_in_order(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", None)
+    assert list(j.recover(0)) == []
+    batches = [_batch(3, 1), _batch(5, 2), _batch(1, 3)]
+    assert j.append(batches[:2]) == [1, 2]
+    assert j.append(batches[2:]) == [3]
+    j.close()
+    again = Journal(tmp_path / "j", j.id)
+    records = list(again.recover(1))  # the first is applied already
+    assert [r.seq for r in records] == [2, 3]
+    for record, batch in zip(records, batches[1:], strict=True):
+        assert record.batch.conformed
+        assert record.batch.spans.equals(batch.spans)
+        assert record.batch.logs.num_rows == 0
+    assert again.append([_batch(2, 4)]) == [4]  # numbering continues
+
+
+def test_a_torn_tail_is_cut_off_and_appends_continue_after_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    j = Journal(tmp_path / "j", None)
+    j.recover(0)
+    list(j.recover(0))
+    j.append([_batch(3, 1), _batch(4, 2)])
+    j.close()
+    (segment,) = sorted((tmp_path / "j").glob("*.seg"))
+    whole = segment.stat().st_size
+    with open(segment, "r+b") as f:  # a crash in the middle of the second record's append
+        f.truncate(whole - 100)
+    again = Journal(tmp_path / "j", j.id)
+    with caplog.at_level(logging.WARNING):
+        assert [r.seq for r in again.recover(0)] == [1]
+    assert "unfinished append" in caplog.text
+    assert again.append([_batch(2, 3)]) == [2]  # the torn record was never acknowledged
+    again.close()
+    assert [(r.seq, r.batch.spans.num_rows) for r in Journal(tmp_path / "j", j.id).recover(0)] == [
+        (1, 3),
+        (2, 2),
+    ]
+
+
+def test_a_damaged_record_ends_what_is_read(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    j.append([_batch(3, 1), _batch(3, 2)])
+    j.close()
+    (segment,) = sorted((tmp_path / "j").glob("*.seg"))
+    data = bytearray(segment.read_bytes())
+    data[-10] ^= 0xFF  # a flipped bit in the last record's payload: its checksum fails
+    segment.write_bytes(bytes(data))
+    assert [r.seq for r in Journal(tmp_path / "j", j.id).recover(0)] == [1]
+
+
+def test_applied_segments_are_deleted_but_not_the_one_being_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_mod, "SEGMENT_BYTES", 1)  # every append starts a segment
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    for trace in range(4):
+        j.append([_batch(2, trace)])
+    assert len(list((tmp_path / "j").glob("*.seg"))) == 4
+    j.release(2)
+    assert [int(p.stem) for p in sorted((tmp_path / "j").glob("*.seg"))] == [3, 4]
+    j.release(4)  # record 4 is applied, but its segment is still open for appends
+    assert [int(p.stem) for p in sorted((tmp_path / "j").glob("*.seg"))] == [4]
+    j.close()
+    j.release(4)
+    assert list((tmp_path / "j").glob("*.seg")) == []
+
+
+def test_a_journal_of_another_database_is_moved_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    j.append([_batch(3, 1)])
+    j.close()
+    with caplog.at_level(logging.WARNING):
+        other = Journal(tmp_path / "j", "some-other-id")
+    assert "does not belong" in caplog.text
+    assert list(other.recover(0)) == []
+    (aside,) = tmp_path.glob("j.stale-*")
+    assert len(list(aside.glob("*.seg"))) == 1
+
+
+def test_a_quarantined_record_can_be_read_back(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    kept = j.quarantine(Record(7, _batch(3, 1)), "boom")
+    assert kept.parent.name == "failed"
+    assert (kept.parent / f"{7:020d}.reason").read_text().strip() == "boom"
+    (record,) = read_segment(kept)
+    assert record.seq == 7 and record.batch.spans.num_rows == 3
+
+
+def test_only_conformed_batches_are_journaled(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    with pytest.raises(ValueError, match="conformed"):
+        j.append([IngestBatch(spans=span_rows(2))])
+
+
+# -- the writer with the journal -----------------------------------------------------------------
+
+
+def test_every_read_sees_every_appended_batch(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with DuckStoreWriter(db, LAZY) as writer:
+        reader = writer.reader()
+        for trace in range(5):
+            writer.append(_batch(4, trace))
+            assert holds_records(db)  # journaled, not applied: nothing asked for it yet
+            assert _count(reader) == 4 * (trace + 1)  # the read had them applied first
+        stored = writer.reader().query(f"SELECT value FROM {META_TABLE} WHERE key = 'journal_applied_seq'")
+        assert stored.column(0)[0].as_py() == "5"
+    assert _segments(db) == []  # a clean close leaves nothing to replay
+
+
+def test_write_with_the_journal_returns_counts_and_stores_duplicates_once(tmp_path: Path) -> None:
+    with DuckStoreWriter(tmp_path / "s.duckdb", LAZY) as writer:
+        first = writer.write(_batch(4, 1))
+        assert (first.spans_written, first.spans_duplicate) == (4, 0)
+        writer.append(_batch(4, 1))  # the same spans again, applied in a later group
+        again = writer.write(_batch(6, 1))
+        assert (again.spans_written, again.spans_duplicate) == (2, 4)
+        assert _count(writer.reader()) == 6
+
+
+def test_groups_are_applied_without_a_read_once_big_or_old_enough(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    config = StoreConfig(journal=True, apply_min_items=10, apply_max_delay_s=0.2)
+    with DuckStoreWriter(db, config) as writer:
+        writer.append(_batch(12, 1))  # past apply_min_items: applied at once
+        writer.append(_batch(3, 2))  # applied once it has waited apply_max_delay_s
+        deadline = time.monotonic() + 10
+        while writer.pending_items and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert writer.pending_items == 0
+
+
+def _killed_with_journaled_batches(db: Path, batches: int) -> None:
+    """A store process that acknowledged ``batches`` of 5 spans through its journal, applied
+    none of them (nothing asked), then died by SIGKILL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.store.store_proc", str(db), "--journal"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    for k in range(batches):
+        proc.stdin.write("write 5\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == f"acked {5 * (k + 1)}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert len(_segments(db)) == 1
+
+
+def test_acknowledged_but_unapplied_batches_are_applied_on_the_next_open(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    _killed_with_journaled_batches(db, 3)
+    reader = open_reader(db)  # nothing serves the file: applies the journal, then reads
+    try:
+        assert isinstance(reader, ConnectionReader)
+        assert _count(reader) == 15
+        assert _count(reader, "SELECT count(*) FROM traces") == 3  # maintained too
+    finally:
+        reader.close()
+    assert _segments(db) == []
+
+
+def test_a_writer_without_the_journal_still_applies_what_it_holds(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    _killed_with_journaled_batches(db, 1)
+    with DuckStoreWriter(db) as plain:  # e.g. faultlens ingest or analyze after a crashed serve
+        assert _count(plain.reader()) == 5
+        assert plain.write(_batch(5, 99)).spans_written == 5
+    assert _segments(db) == []
+
+
+def test_a_batch_that_cannot_be_applied_is_kept_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "s.duckdb"
+    bad_spans = _batch(3, 1).spans
+    # A column DuckDB refuses at insert time although the batch claims to be conformed (the
+    # promise is the caller's): text where a number belongs.
+    bad = IngestBatch(
+        spans=bad_spans.set_column(
+            bad_spans.schema.get_field_index("kind"),
+            pa.field("kind", pa.string()),
+            pa.array(["not a kind"] * 3),
+        ),
+        conformed=True,
+    )
+    with DuckStoreWriter(db, LAZY) as writer, caplog.at_level(logging.ERROR):
+        writer.append(bad)
+        writer.append(_batch(4, 2))
+        assert _count(writer.reader()) == 4  # the good batch is not held back
+    assert "kept in" in caplog.text
+    failed = journal_dir(db) / "failed"
+    assert len(list(failed.glob("*.seg"))) == 1
+    with DuckStoreWriter(db, LAZY) as writer:  # not replayed again
+        assert _count(writer.reader()) == 4
