@@ -425,10 +425,53 @@ error:
     return NULL;
 }
 
+/* move_verbatim(attrs, norm, moved, /): collector.decode.traces._move_attributes_py in C (see
+   there): for each (key, column) of `moved` (bit i for the i-th), delete attrs[key] when it is
+   exactly a str or an int and equal to norm[column]; return the mask of the deleted, or None. */
+static PyObject *move_verbatim(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3 || !PyDict_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+        PyTuple_GET_SIZE(args[2]) > 62) {
+        PyErr_SetString(PyExc_TypeError, "move_verbatim(attrs: dict, norm: dict, moved: tuple of <= 62 pairs)");
+        return NULL;
+    }
+    PyObject *attrs = args[0], *norm = args[1], *moved = args[2];
+    long long mask = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(moved); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(moved, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "move_verbatim: moved holds (key, column) pairs");
+            return NULL;
+        }
+        PyObject *key = PyTuple_GET_ITEM(pair, 0);
+        PyObject *value = PyDict_GetItemWithError(attrs, key); /* borrowed */
+        if (value == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            continue;
+        }
+        if (!PyUnicode_CheckExact(value) && !PyLong_CheckExact(value)) continue;
+        PyObject *held = PyDict_GetItemWithError(norm, PyTuple_GET_ITEM(pair, 1));
+        if (held == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            continue;
+        }
+        int same = PyObject_RichCompareBool(held, value, Py_EQ); /* identity first, as == does */
+        if (same < 0) return NULL;
+        if (!same) continue;
+        if (PyDict_DelItem(attrs, key) < 0) return NULL;
+        mask |= 1LL << i;
+    }
+    if (!mask) Py_RETURN_NONE;
+    return PyLong_FromLongLong(mask);
+}
+
 static PyMethodDef methods[] = {
     {"fast_normalize", (PyCFunction)(void (*)(void))fast_normalize, METH_FASTCALL,
      "fast_normalize(attrs, name) -> normalize_span(attrs, name, ()) for a plain GenAI semconv span, "
      "or None (not sure): see collector/decode/_genai.pyi."},
+    {"move_verbatim", (PyCFunction)(void (*)(void))move_verbatim, METH_FASTCALL,
+     "move_verbatim(attrs, norm, moved) -> mask or None: collector.decode.traces._move_attributes_py "
+     "in C."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,3 +17,9 @@ def fast_normalize(attrs: dict[str, Any], name: str, /) -> dict[str, Any] | None
     """``normalize_span(attrs, name, ())`` for a plain GenAI semconv span (known keys only, values
     the converters keep as they are, canonical messages without system messages in the input or
     reasoning in the output), else None: not sure, ask ``normalize_span``."""
+
+def move_verbatim(
+    attrs: dict[str, Any], norm: dict[str, Any], moved: tuple[tuple[str, str], ...], /
+) -> int | None:
+    """``collector.decode.traces._move_attributes_py(attrs, norm)`` for the (key, column) pairs
+    ``moved`` (bit i for the i-th): deletes the moved keys from ``attrs``, returns their mask."""

@@ -15,13 +15,13 @@ do not fit the int8 columns become 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span
+from collector.decode.normalize import NORMALIZED_COLUMNS, _genai, normalize_span
 from collector.decode.result import Decoded, Rejections
 from collector.decode.values import as_text, dumps
 from collector.decode.walk import Event, Link, Resource, walk_message
@@ -151,7 +151,15 @@ def decode_resources(resources: list[Resource]) -> Decoded:
 def _move_attributes(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
     """Remove from ``attrs`` the string and integer attributes whose value a normalized column holds
     verbatim and return their ``attributes_in_columns`` mask (None: none moved). See
-    ``store.schema``."""
+    ``store.schema``. In C when built (``_genai.move_verbatim``), held equal to
+    ``_move_attributes_py`` by tests."""
+    if _move_verbatim is not None:
+        return _move_verbatim(attrs, norm, schema.MOVED_ATTRIBUTES)
+    return _move_attributes_py(attrs, norm)
+
+
+def _move_attributes_py(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
+    """The reference of ``_move_attributes``."""
     mask = 0
     for key in attrs.keys() & _MOVABLE:
         bit, column = _MOVABLE[key]
@@ -166,6 +174,10 @@ def _move_attributes(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
 
 _MOVABLE = {key: (1 << i, column) for i, (key, column) in enumerate(schema.MOVED_ATTRIBUTES)}
 _MOVABLE_TYPES = (str, int)
+#: ``_genai.move_verbatim`` (None when not built; tests set None to reach the Python path).
+_move_verbatim: Callable[[dict[str, Any], dict[str, Any], tuple[tuple[str, str], ...]], int | None] | None = (
+    _genai.move_verbatim if _genai is not None else None
+)
 
 
 def _normalized(

@@ -6,6 +6,9 @@
   included: for every case of the recorded normalize fixture, and for generated attribute dicts
   mixing the keys it knows with others, values of every type and message texts of every shape.
 - It answers for most GenAI spans of the corpus, and for every span the ingest benchmark sends.
+- ``move_verbatim``, the C twin of the decoder's ``_move_attributes_py``, moves the same keys out of
+  the same attributes and returns the same mask, for generated attributes and their normalized
+  columns (equal, equal but of another type, bool for int, str subclasses, absent).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.decode import genai, normalize
+from collector.decode import genai, normalize, traces
 from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span
 from collector.decode.values import as_int, as_text
 from collector.decode.walk import walk_bytes
+from store import schema
 from tests.collector.fixtures.normalize_cases import all_sources
 
 _genai = pytest.importorskip("collector.decode._genai")
@@ -351,3 +355,43 @@ def test_bench_spans_take_the_fast_path() -> None:
         fast = fast_normalize(attrs, name)
         assert fast is not None, attrs
         assert_same(fast, python_normalize(attrs, name), attrs)
+
+
+# --- moving verbatim attributes out (move_verbatim) ----------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(attrs=_attrs(), data=st.data())
+def test_move_verbatim_equals_the_python_mover(attrs: dict[str, Any], data: st.DataObject) -> None:
+    norm = python_normalize(attrs, "chat")
+    if "!raises" in norm:
+        norm = {}
+    # Also columns that hold the value in another type, or a value the attribute does not have.
+    for key, column in schema.MOVED_ATTRIBUTES:
+        if key in attrs and data.draw(st.integers(0, 5)) == 0:
+            value = attrs[key]
+            norm[column] = data.draw(
+                st.sampled_from([value, str(value), _Str(str(value)), True, 1, 1.0, None, "other"])
+            )
+    fast_attrs, slow_attrs = dict(attrs), dict(attrs)
+    fast = _genai.move_verbatim(fast_attrs, norm, schema.MOVED_ATTRIBUTES)
+    slow = traces._move_attributes_py(slow_attrs, norm)
+    assert fast == slow
+    assert list(fast_attrs.items()) == list(slow_attrs.items())
+
+
+def test_move_verbatim_moves_the_bench_spans_messages() -> None:
+    for attrs, name in _bench_spans():
+        norm = fast_normalize(attrs, name)
+        assert norm is not None
+        mask = _genai.move_verbatim(attrs, norm, schema.MOVED_ATTRIBUTES)
+        assert mask is not None and mask & 0b11  # input and output messages
+        assert "gen_ai.input.messages" not in attrs
+
+
+def test_move_verbatim_refuses_what_it_cannot_read() -> None:
+    with pytest.raises(TypeError):
+        _genai.move_verbatim({}, {}, (("a",),))
+    with pytest.raises(TypeError):
+        _genai.move_verbatim({}, {}, tuple(("k", "c") for _ in range(63)))
+    assert _genai.move_verbatim({}, {}, ()) is None
