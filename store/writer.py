@@ -293,6 +293,8 @@ class DuckStoreWriter:
             if self._closing or self._log_closing:
                 raise StoreClosed("the store is closed")
             limit = self.config.queue_max_items
+            if self._journal is not None:
+                limit = min(limit, self.config.journal_max_items)
             # An empty queue takes any batch, so one larger than the bound is not refused forever.
             if job.items and self._pending_items and self._pending_items + job.items > limit:
                 retry_after = min(5.0, max(0.1, self._pending_items / self._items_per_s))

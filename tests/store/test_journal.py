@@ -21,6 +21,7 @@ from store import journal as journal_mod
 from store.api import IngestBatch
 from store.config import StoreConfig
 from store.database import META_TABLE
+from store.errors import StoreBusy
 from store.ingest import conform_batch
 from store.journal import Journal, Record, holds_records, journal_dir, read_segment
 from store.reader import ConnectionReader, open_reader
@@ -257,3 +258,13 @@ def test_a_batch_that_cannot_be_applied_is_kept_aside(
     assert len(list(failed.glob("*.seg"))) == 1
     with DuckStoreWriter(db, LAZY) as writer:  # not replayed again
         assert _count(writer.reader()) == 4
+
+
+def test_the_unapplied_backlog_is_bounded(tmp_path: Path) -> None:
+    config = StoreConfig(journal=True, apply_min_items=10**6, apply_max_delay_s=1.0, journal_max_items=10)
+    with DuckStoreWriter(tmp_path / "s.duckdb", config) as writer:
+        writer.append(_batch(6, 1))
+        with pytest.raises(StoreBusy, match="queue full"):
+            writer.append(_batch(6, 2))  # 12 > 10 acknowledged but not applied
+        assert _count(writer.reader()) == 6  # a read applies them, which frees the bound
+        writer.append(_batch(6, 2))
