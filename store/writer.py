@@ -124,6 +124,7 @@ class DuckStoreWriter:
         self._to_log: deque[_Job] = deque()
         self._acked_seq = 0
         self._applied_seq = 0
+        self._journaled_items = 0  # of the journaled batches in _queue (not yet taken to apply)
         self._barriers: list[tuple[int, Future[None]]] = []
         self._log_closing = False
         self._thread = threading.Thread(target=self._run, name="faultlens-store-writer", daemon=True)
@@ -402,8 +403,14 @@ class DuckStoreWriter:
             for j, seq in zip(jobs, seqs, strict=True):
                 j.seq, j.queued_at = seq, now
                 self._queue.append(j)
+                self._journaled_items += j.items
             self._acked_seq = seqs[-1]
             self._cond.notify_all()
+            # Pace acknowledgements to the writer thread: while a whole group already waits for
+            # it, hold these back, so CPU goes to applying rather than to decoding more, and the
+            # backlog a read waits for stays about two groups. They are durable already.
+            while self._journaled_items >= self.config.apply_min_items and not self._log_closing:
+                self._cond.wait()
         for j in jobs:
             j.logged.set_result(None)
 
@@ -445,6 +452,8 @@ class DuckStoreWriter:
                 jobs = list(self._queue) if take else []
                 if take:
                     self._queue.clear()
+                    self._journaled_items = 0
+                    self._cond.notify_all()
                 closing = self._closing
             # A journaled batch is applied even when its caller stopped waiting: it is acknowledged.
             live = [j for j in jobs if j.future.set_running_or_notify_cancel() or j.seq]
