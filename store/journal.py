@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import struct
 import threading
 import time
@@ -164,7 +165,9 @@ class Journal:
         id_file = self.directory / "ID"
         if self.directory.exists():
             found = id_file.read_text().strip() if id_file.exists() else None
-            if found is None or found != known_id:
+            if found != known_id and not any(self._first_seqs()) and not (self.directory / "failed").exists():
+                shutil.rmtree(self.directory)  # nothing to keep (e.g. a crash before its first append)
+            elif found is None or found != known_id:
                 stamp = time.strftime("%Y%m%dT%H%M%S")
                 aside = self.directory.with_name(f"{self.directory.name}.stale-{stamp}")
                 log.warning(

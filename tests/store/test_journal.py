@@ -135,6 +135,15 @@ def test_a_journal_of_another_database_is_moved_aside(
     assert len(list(aside.glob("*.seg"))) == 1
 
 
+def test_an_empty_journal_of_another_database_is_replaced_quietly(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", None)  # e.g. killed before the database recorded its id
+    list(j.recover(0))
+    j.close()
+    again = Journal(tmp_path / "j", "the-database-id")
+    assert again.id == "the-database-id"
+    assert list(tmp_path.glob("j.stale-*")) == []
+
+
 def test_a_quarantined_record_can_be_read_back(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j", None)
     list(j.recover(0))
