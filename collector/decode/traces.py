@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from collector.decode import normalize
 from collector.decode.normalize import NORMALIZED_COLUMNS, _genai, normalize_span
 from collector.decode.result import Decoded, Rejections
 from collector.decode.values import as_text, dumps
@@ -73,6 +74,10 @@ def decode_resources(resources: list[Resource]) -> Decoded:
     )
     norms: list[dict[str, Any]] = []  # per span: its normalized columns, mostly sparse
     a_norm = norms.append
+    # The compiled helpers, called directly per span (each Python call layer costs ~0.1 µs/span);
+    # read here, so tests that turn one off are seen.
+    fast = normalize._fast_normalize
+    move = _move_verbatim
 
     for res_attrs, scopes in resources:
         res_json = dumps(res_attrs)
@@ -122,10 +127,22 @@ def decode_resources(resources: list[Resource]) -> Decoded:
                 named_events = _events(span_events, tid, sid, events) if span_events else ()
                 if span_links:
                     _links(span_links, tid, sid, links)
-                norm = _normalized(attrs, name, named_events, sid, rejected)
+                norm = None
+                if fast is not None and not named_events:
+                    try:
+                        norm = fast(attrs, name)
+                    except Exception:
+                        norm = None  # normalize_span says why
+                if norm is None:
+                    norm = _normalized(attrs, name, named_events, sid, rejected)
                 a_norm(norm)
-                a_moved(_move_attributes(attrs, norm) if norm else None)
-                a_attrs(dumps(attrs))
+                if not norm:
+                    a_moved(None)
+                elif move is not None:
+                    a_moved(move(attrs, norm, MOVED))
+                else:
+                    a_moved(_move_attributes_py(attrs, norm))
+                a_attrs(dumps(attrs) if attrs else "{}")
             # Resource and scope columns are constant for the scope's spans: one extend each.
             count = len(norms) - before
             cols["service_name"].extend([service] * count)
@@ -148,18 +165,11 @@ def decode_resources(resources: list[Resource]) -> Decoded:
     return Decoded(batch=batch, rejected=rejected.count, error_message=rejected.message("spans"))
 
 
-def _move_attributes(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
+def _move_attributes_py(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
     """Remove from ``attrs`` the string and integer attributes whose value a normalized column holds
     verbatim and return their ``attributes_in_columns`` mask (None: none moved). See
-    ``store.schema``. In C when built (``_genai.move_verbatim``), held equal to
-    ``_move_attributes_py`` by tests."""
-    if _move_verbatim is not None:
-        return _move_verbatim(attrs, norm, schema.MOVED_ATTRIBUTES)
-    return _move_attributes_py(attrs, norm)
-
-
-def _move_attributes_py(attrs: dict[str, Any], norm: dict[str, Any]) -> int | None:
-    """The reference of ``_move_attributes``."""
+    ``store.schema``. The reference of ``_genai.move_verbatim``, which the decoder calls when
+    built; tests hold them equal."""
     mask = 0
     for key in attrs.keys() & _MOVABLE:
         bit, column = _MOVABLE[key]
@@ -174,6 +184,7 @@ def _move_attributes_py(attrs: dict[str, Any], norm: dict[str, Any]) -> int | No
 
 _MOVABLE = {key: (1 << i, column) for i, (key, column) in enumerate(schema.MOVED_ATTRIBUTES)}
 _MOVABLE_TYPES = (str, int)
+MOVED = schema.MOVED_ATTRIBUTES
 #: ``_genai.move_verbatim`` (None when not built; tests set None to reach the Python path).
 _move_verbatim: Callable[[dict[str, Any], dict[str, Any], tuple[tuple[str, str], ...]], int | None] | None = (
     _genai.move_verbatim if _genai is not None else None
