@@ -142,7 +142,9 @@ def _analysis_routes(writer: DuckStoreWriter, options: AnalysisOptions) -> dict[
 def _start_scheduler(writer: DuckStoreWriter, cfg: AnalysisConfig) -> AnalysisScheduler:
     """The incremental analysis: analyse each trace once it is quiet, again when late spans come."""
     scheduler = AnalysisScheduler(
-        writer.reader(),
+        # It reads traces quiet for seconds: no need to have every acknowledged batch applied
+        # before each of its queries (which would make the writer apply smaller groups).
+        writer.reader(see_acknowledged=False),
         writer,
         quiet_seconds=cfg.quiet_seconds,
         poll_seconds=cfg.poll_seconds,

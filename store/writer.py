@@ -223,10 +223,14 @@ class DuckStoreWriter:
             self._cond.notify_all()
         self._wait(waiter, timeout)
 
-    def reader(self) -> ConnectionReader:
+    def reader(self, *, see_acknowledged: bool = True) -> ConnectionReader:
         """A ``StoreReader`` on this process's connection (each query gets its own cursor). It sees
-        every acknowledged write. Valid until ``close()``."""
-        return ConnectionReader(self._new_cursor)
+        every acknowledged write: with the journal, each query first has the acknowledged batches
+        applied. ``see_acknowledged=False`` skips that wait, for a reader that only needs what is
+        applied already (the incremental analysis, which reads traces that have been quiet for
+        seconds): it sees journaled batches within ``apply_max_delay_s``. Valid until
+        ``close()``."""
+        return ConnectionReader(self._new_cursor if see_acknowledged else self._applied_cursor)
 
     def close(self) -> None:
         if self._log_thread is not None:  # journal what is queued, then apply it all
@@ -263,6 +267,9 @@ class DuckStoreWriter:
 
     def _new_cursor(self) -> duckdb.DuckDBPyConnection:
         self._await_visible()
+        return self._applied_cursor()
+
+    def _applied_cursor(self) -> duckdb.DuckDBPyConnection:
         with self._read_lock:
             if self._closed:
                 raise StoreClosed("the store is closed")

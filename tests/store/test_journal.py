@@ -177,6 +177,15 @@ def test_every_read_sees_every_appended_batch(tmp_path: Path) -> None:
     assert _segments(db) == []  # a clean close leaves nothing to replay
 
 
+def test_a_reader_may_skip_waiting_for_acknowledged_batches(tmp_path: Path) -> None:
+    with DuckStoreWriter(tmp_path / "s.duckdb", LAZY) as writer:
+        applied_only = writer.reader(see_acknowledged=False)
+        writer.append(_batch(4, 1))
+        assert _count(applied_only) == 0  # journaled, not applied: this reader does not ask
+        assert _count(writer.reader()) == 4
+        assert _count(applied_only) == 4
+
+
 def test_write_with_the_journal_returns_counts_and_stores_duplicates_once(tmp_path: Path) -> None:
     with DuckStoreWriter(tmp_path / "s.duckdb", LAZY) as writer:
         first = writer.write(_batch(4, 1))
