@@ -11,13 +11,33 @@ second, asks for it: what a kill -9 leaves is mostly journaled, not applied.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 from store.api import IngestBatch
 from store.config import StoreConfig
 from store.query_server import QueryServer
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spawn(db: Path, *flags: str) -> subprocess.Popen[str]:
+    """Start this process on ``db`` with ``flags`` and wait for its ``ready``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.store.store_proc", str(db), *flags],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
 
 
 def main() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +12,7 @@ import pytest
 from store.database import ROW_GROUP_SIZE
 from store.journal import holds_records
 from store.reader import ConnectionReader, open_reader
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.store.store_proc import spawn
 
 
 @pytest.mark.slow
@@ -29,18 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 )
 def test_acknowledged_spans_survive_kill_9(tmp_path: Path, serve: bool, batch: int, journal: bool) -> None:
     db = tmp_path / "s.duckdb"
-    flags = [*(["--serve"] if serve else []), *(["--journal"] if journal else [])]
-    args = [sys.executable, "-m", "tests.store.store_proc", str(db), *flags]
-    proc = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc = spawn(db, *(["--serve"] if serve else []), *(["--journal"] if journal else []))
     assert proc.stdin is not None and proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
     proc.stdin.write(f"loop {batch}\n")
     proc.stdin.flush()
     acked = 0

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,8 +25,8 @@ from store.journal import Journal, Record, holds_records, journal_dir, read_segm
 from store.reader import ConnectionReader, open_reader
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
+from tests.store.store_proc import spawn
 
-ROOT = Path(__file__).resolve().parents[2]
 #: Apply only when asked (a read, sync, close): batches stay journaled in between.
 LAZY = StoreConfig(journal=True, apply_min_items=1_000_000, apply_max_delay_s=1.0)
 
@@ -211,16 +209,8 @@ def test_groups_are_applied_without_a_read_once_big_or_old_enough(tmp_path: Path
 def _killed_with_journaled_batches(db: Path, batches: int) -> None:
     """A store process that acknowledged ``batches`` of 5 spans through its journal, applied
     none of them (nothing asked), then died by SIGKILL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.store.store_proc", str(db), "--journal"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc = spawn(db, "--journal")
     assert proc.stdin is not None and proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
     for k in range(batches):
         proc.stdin.write("write 5\n")
         proc.stdin.flush()
