@@ -470,6 +470,8 @@ class DuckStoreWriter:
             if live:
                 self._commit_group(live)
             with self._cond:
+                if self._barriers and self._queue and not closing:
+                    continue  # a read waits for what is queued: apply it first, maintain after
                 idle = not self._queue and not self._to_log
                 waiters, self._maintain_waiters = self._maintain_waiters, []
             due = self._maintenance_due_in()
