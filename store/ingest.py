@@ -106,9 +106,32 @@ def _stamp(table: pa.Table, name: str, ingested_ns: int) -> pa.Table:
 def resolve_batch_agents(spans: pa.Table) -> pa.Table:
     """Set ``resolved_agent_*`` from what the batch itself knows (whatever the batch held there):
     a span whose agent ancestor is in the same batch is final at once, so maintenance only has to
-    update the spans whose chain leaves the batch (UPDATEs cost far more than inserts in DuckDB)."""
+    update the spans whose chain leaves the batch (UPDATEs cost far more than inserts in DuckDB).
+
+    A span that names its own agent resolves to it; only the traces holding a span that names
+    none are walked (in Python, ``store.agents.resolve_agents``), the rest is Arrow."""
     if spans.num_rows == 0:
         return spans
+    agent_id = spans.column("agent_id").combine_chunks()
+    agent_name = spans.column("agent_name").combine_chunks()
+    resolved_id, resolved_name = agent_id, agent_name
+    lacking = pc.and_(pc.is_null(agent_id), pc.is_null(agent_name))
+    if pc.any(lacking).as_py():
+        trace_col = spans.column("trace_id").combine_chunks()
+        walked = pc.is_in(trace_col, value_set=pc.unique(pc.filter(trace_col, lacking)))
+        sub = spans.filter(walked)
+        out_id, out_name = _walk_agents(sub)
+        resolved_id = pc.replace_with_mask(agent_id, walked, pa.array(out_id, pa.string()))
+        resolved_name = pc.replace_with_mask(agent_name, walked, pa.array(out_name, pa.string()))
+    for column, values in (("resolved_agent_id", resolved_id), ("resolved_agent_name", resolved_name)):
+        i = spans.schema.get_field_index(column)
+        spans = spans.set_column(i, spans.schema.field(i), values)
+    return spans
+
+
+def _walk_agents(spans: pa.Table) -> tuple[list[str | None], list[str | None]]:
+    """The resolved agent id and name of each span of ``spans`` (whole traces), walking up to the
+    nearest span that names an agent."""
     trace_ids = spans.column("trace_id").to_pylist()
     span_ids = spans.column("span_id").to_pylist()
     parents = spans.column("parent_span_id").to_pylist()
@@ -128,10 +151,7 @@ def resolve_batch_agents(spans: pa.Table) -> pa.Table:
         for i, agent in zip(rows, resolved, strict=True):
             if agent is not None:
                 out_id[i], out_name[i] = agent
-    for column, values in (("resolved_agent_id", out_id), ("resolved_agent_name", out_name)):
-        i = spans.schema.get_field_index(column)
-        spans = spans.set_column(i, spans.schema.field(i), pa.array(values, pa.string()))
-    return spans
+    return out_id, out_name
 
 
 def positional_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from store.agents import Agent, resolve_agents
 from store.api import IngestBatch
+from store.ingest import conform_batch
 from store.writer import DuckStoreWriter
 from tests.store.conftest import span_rows
 
@@ -48,6 +49,59 @@ def test_matches_naive_walk_on_any_parent_graph(case: tuple[int, list[int | None
     parent_ids = [f"s{p}" if p is not None else None for p in parents]
     own: list[Agent | None] = [(None, a) if a else None for a in names]
     assert resolve_agents(ids, parent_ids, own) == _naive(ids, parent_ids, own)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # trace
+            st.one_of(st.none(), st.integers(0, 24)),  # parent (by span number; may be missing)
+            st.one_of(st.none(), st.sampled_from(["a", "b"])),  # own agent id
+            st.one_of(st.none(), st.sampled_from(["A", "B"])),  # own agent name
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_a_batch_resolves_as_its_traces_walked_one_by_one(
+    rows: list[tuple[int, int | None, str | None, str | None]],
+) -> None:
+    """``resolve_batch_agents`` (Arrow for spans that name their agent, a walk for the traces
+    that hold one that does not) against ``resolve_agents`` on each trace."""
+    spans = pa.table(
+        {
+            "trace_id": [f"{t:032x}" for t, _, _, _ in rows],
+            "span_id": [f"{i:016x}" for i in range(len(rows))],
+            "parent_span_id": [None if p is None else f"{p:016x}" for _, p, _, _ in rows],
+            "agent_id": [a for _, _, a, _ in rows],
+            "agent_name": [n for _, _, _, n in rows],
+        }
+    )
+    batch = conform_batch(IngestBatch(spans=spans))
+    got = list(
+        zip(
+            batch.spans.column("resolved_agent_id").to_pylist(),
+            batch.spans.column("resolved_agent_name").to_pylist(),
+            strict=True,
+        )
+    )
+    expected: list[tuple[str | None, str | None]] = [(None, None)] * len(rows)
+    for trace in {t for t, _, _, _ in rows}:
+        members = [i for i, r in enumerate(rows) if r[0] == trace]
+        own: list[Agent | None] = [
+            (rows[i][2], rows[i][3]) if rows[i][2] is not None or rows[i][3] is not None else None
+            for i in members
+        ]
+        resolved = resolve_agents(
+            [f"{i:016x}" for i in members],
+            [None if rows[i][1] is None else f"{rows[i][1]:016x}" for i in members],
+            own,
+        )
+        for i, agent in zip(members, resolved, strict=True):
+            if agent is not None:
+                expected[i] = agent
+    assert got == expected
 
 
 def test_known_resolutions_stop_the_walk() -> None:
