@@ -260,6 +260,9 @@ class Journal:
             os.fdatasync(fd)
         except OSError:
             self._cut_back(fd, began)
+            if self._file is None:
+                # The damaged segment keeps its name: the next one must start under another.
+                self._next_seq += len(payloads)
             raise
         self._next_seq += len(seqs)
         return seqs

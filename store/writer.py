@@ -470,8 +470,16 @@ class DuckStoreWriter:
             if live:
                 self._commit_group(live)
             with self._cond:
-                if self._barriers and self._queue and not closing:
-                    continue  # a read waits for what is queued: apply it first, maintain after
+                # A read waits for what is queued: apply it first, maintain after (unless reads
+                # keep coming so that maintenance would wait for more than a busy interval).
+                overdue = self._maintenance_due_in()
+                if (
+                    self._barriers
+                    and self._queue
+                    and not closing
+                    and (overdue is None or overdue > -_BUSY_MAINTENANCE_S)
+                ):
+                    continue
                 idle = not self._queue and not self._to_log
                 waiters, self._maintain_waiters = self._maintain_waiters, []
             due = self._maintenance_due_in()

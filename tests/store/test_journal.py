@@ -100,6 +100,55 @@ def test_a_damaged_record_ends_what_is_read(tmp_path: Path) -> None:
     assert [r.seq for r in Journal(tmp_path / "j", j.id).recover(0)] == [1]
 
 
+def _failing_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next record write stops half way with an OSError (e.g. the disk is full)."""
+    real = journal_mod._write_all
+
+    def half(fd: int, chunks: list[bytes | pa.Buffer]) -> None:
+        monkeypatch.setattr(journal_mod, "_write_all", real)
+        os.write(fd, bytes(memoryview(chunks[1])[:100]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(journal_mod, "_write_all", half)
+
+
+def test_a_failed_append_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    j.append([_batch(3, 1)])
+    _failing_write(monkeypatch)
+    with pytest.raises(OSError):
+        j.append([_batch(4, 2)])
+    assert j.append([_batch(5, 3)]) == [2]
+    j.close()
+    assert [(r.seq, r.batch.spans.num_rows) for r in Journal(tmp_path / "j", j.id).recover(0)] == [
+        (1, 3),
+        (2, 5),
+    ]
+
+
+def test_a_failed_append_that_cannot_be_cut_back_starts_a_new_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    j = Journal(tmp_path / "j", None)
+    list(j.recover(0))
+    j.append([_batch(3, 1)])
+    _failing_write(monkeypatch)
+
+    def no_truncate(fd: int, size: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(journal_mod.os, "ftruncate", no_truncate)
+    with pytest.raises(OSError):
+        j.append([_batch(4, 2)])
+    monkeypatch.undo()
+    (seq,) = j.append([_batch(5, 3)])
+    j.close()
+    assert len(list((tmp_path / "j").glob("*.seg"))) == 2  # the damaged one keeps its good records
+    recovered = [(r.seq, r.batch.spans.num_rows) for r in Journal(tmp_path / "j", j.id).recover(0)]
+    assert recovered == [(1, 3), (seq, 5)]
+
+
 def test_applied_segments_are_deleted_but_not_the_one_being_appended(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
