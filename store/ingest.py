@@ -1,11 +1,10 @@
 """Batch preparation (caller side) and idempotent inserts (writer thread side).
 
 Dedup strategy (measured in ``bench/store_insert.py``): every table keeps its primary key, and a group
-commit inserts each table with ONE plain ``INSERT``. The key's ART index rejects a row that is
-already stored or twice in the group (``duckdb.ConstraintException``); only then does the writer
-redo the group with ``check_stored``, which drops the group's internal duplicates in Arrow (the
-earliest job's row wins) and filters stored keys with one scan. Duplicates are rare (lost acks,
-retries), and both
+commit inserts each table with ONE plain ``INSERT``, after dropping the group's internal duplicates
+in Arrow (the earliest job's row wins). The key's ART index rejects a row that is already stored
+(``duckdb.ConstraintException``); only then does the writer redo the group with ``check_stored``,
+which filters stored keys with one scan. Duplicates of stored rows are rare (lost acks), and both
 DuckDB alternatives cost a scan of the whole table on EVERY statement in DuckDB 2.0:
 ``INSERT OR IGNORE`` (planned as a MERGE) and a NOT EXISTS anti-join.
 """
@@ -231,21 +230,20 @@ def _insert_table(
     positional: bool = False,
 ) -> list[int]:
     """Insert the ``tables`` of one group's jobs into ``name`` with ONE statement; return the new
-    rows per job. Without ``check_stored``, a key that is already stored, or twice in the group,
-    raises ``duckdb.ConstraintException`` (rare: the caller redoes the group with
-    ``check_stored``). With it, duplicates inside the group are dropped (the earliest job's row
-    wins), and so are rows whose key is already stored (a scan of the table's key columns)."""
+    rows per job. Duplicates inside the group are dropped first (the earliest job's row wins);
+    with ``check_stored`` rows whose key is already stored are dropped too (a scan of the table's
+    key columns), otherwise such a row raises ``duckdb.ConstraintException``."""
     counts = [0] * len(tables)
     parts = [(i, t) for i, t in enumerate(tables) if t.num_rows]
     if not parts:
         return counts
     combined = pa.concat_tables([t for _, t in parts])
     job = pa.concat_arrays([pa.repeat(pa.scalar(i, pa.int32()), t.num_rows) for i, t in parts])
+    keys = combined.select(list(_KEYS[name]))
+    keep = _first_occurrences(keys)
+    if keep is not None:
+        combined, job, keys = combined.take(keep), job.take(keep), keys.take(keep)
     if check_stored:
-        keys = combined.select(list(_KEYS[name]))
-        keep = _first_occurrences(keys)
-        if keep is not None:
-            combined, job, keys = combined.take(keep), job.take(keep), keys.take(keep)
         stored = _stored_rows(con, name, keys)
         if len(stored):
             mask = pc.invert(pc.is_in(pa.array(range(combined.num_rows), pa.int64()), value_set=stored))
