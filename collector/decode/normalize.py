@@ -121,6 +121,14 @@ def normalize_span(
         fast = _fast_normalize(attrs, name)
         if fast is not None:
             return fast
+    return normalize_span_python(attrs, name, span_events)
+
+
+def normalize_span_python(
+    attrs: dict[str, Any], name: str, span_events: Sequence[tuple[str, dict[str, Any]]] = ()
+) -> dict[str, Any]:
+    """``normalize_span`` without asking the compiled fast path: the reference, and what a caller
+    that asked ``_fast_normalize`` already falls back to."""
     out: dict[str, Any] = {}
     convention = detect(attrs, span_events)
     if convention is not None:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.decode import normalize
-from collector.decode.normalize import NORMALIZED_COLUMNS, _genai, normalize_span
+from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span_python
 from collector.decode.result import Decoded, Rejections
 from collector.decode.values import as_text, dumps
 from collector.decode.walk import Event, Link, Resource, walk_message
@@ -132,7 +132,7 @@ def decode_resources(resources: list[Resource]) -> Decoded:
                     try:
                         norm = fast(attrs, name)
                     except Exception:
-                        norm = None  # normalize_span says why
+                        norm = None  # the Python path reads it, or says why not
                 if norm is None:
                     norm = _normalized(attrs, name, named_events, sid, rejected)
                 a_norm(norm)
@@ -187,7 +187,7 @@ _MOVABLE_TYPES = (str, int)
 MOVED = schema.MOVED_ATTRIBUTES
 #: ``_genai.move_verbatim`` (None when not built; tests set None to reach the Python path).
 _move_verbatim: Callable[[dict[str, Any], dict[str, Any], tuple[tuple[str, str], ...]], int | None] | None = (
-    _genai.move_verbatim if _genai is not None else None
+    normalize._genai.move_verbatim if normalize._genai is not None else None
 )
 
 
@@ -198,11 +198,13 @@ def _normalized(
     sid: str,
     rejected: Rejections,
 ) -> dict[str, Any]:
-    """``normalize_span``; a span it cannot read (values nested deeper than Python recurses, or a
-    shape no convention module expected) is kept with its raw attributes and no normalized
-    columns, and the response says so - it must not sink the other spans of its request."""
+    """``normalize_span`` for a span the compiled fast path was asked about already (or need not
+    be: it has events, or the fast path is not built). A span it cannot read (values nested
+    deeper than Python recurses, or a shape no convention module expected) is kept with its raw
+    attributes and no normalized columns, and the response says so - it must not sink the other
+    spans of its request."""
     try:
-        return normalize_span(attrs, name, named_events)
+        return normalize_span_python(attrs, name, named_events)
     except Exception as e:
         log.warning("span %s stored without normalized columns: %r", sid, e)
         rejected.warn(f"span {sid}: attributes not normalized ({type(e).__name__}), kept raw")
