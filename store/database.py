@@ -152,6 +152,19 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return cur
 
 
+def read_meta(con: duckdb.DuckDBPyConnection, *keys: str) -> dict[str, str]:
+    """The values of ``keys`` in ``faultlens_meta`` (a key without a value is left out)."""
+    placeholders = ", ".join("?" for _ in keys)
+    rows = con.execute(f"SELECT key, value FROM {META_TABLE} WHERE key IN ({placeholders})", keys).fetchall()
+    return {key: value for key, value in rows}
+
+
+def write_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
+    """Set ``values`` in ``faultlens_meta`` (inside the caller's transaction, if any)."""
+    for key, value in values.items():
+        con.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [key, value])
+
+
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     """The file's schema version, or None for a file without faultlens tables."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -159,10 +172,10 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
         if "spans" in tables or schema.SPAN_ROWS_TABLE in tables:
             raise SchemaError("not a faultlens store: it has a spans table but no schema version")
         return None
-    row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
-    if row is None:
+    version = read_meta(con, "schema_version").get("schema_version")
+    if version is None:
         raise SchemaError(f"{META_TABLE} holds no schema_version")
-    return int(row[0])
+    return int(version)
 
 
 def ensure_schema(
@@ -193,9 +206,7 @@ def ensure_schema(
             _migrate(con, before, target_version, migrations)
         con.execute(span_text.spans_view_sql())
         if before != target_version:
-            con.execute(
-                f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('schema_version', ?)", [str(target_version)]
-            )
+            write_meta(con, {"schema_version": str(target_version)})
         check_columns(con)
         con.execute("COMMIT")
     except duckdb.Error as e:

@@ -40,7 +40,7 @@ import pyarrow as pa
 from store import ingest
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
-from store.database import META_TABLE, cursor, open_database, translate_errors
+from store.database import cursor, open_database, read_meta, translate_errors, write_meta
 from store.errors import StoreBusy, StoreClosed, StoreError
 from store.journal import Journal, Record, holds_records, journal_dir
 from store.maintenance import NO_NEW_SPANS, run_maintenance, unmaintained_traces
@@ -61,6 +61,8 @@ _CHECKPOINT_RETRY_S = 10.0  # after a failed idle checkpoint
 #: tens of ms whatever it touches (a few queries and their planning), and under load passes took
 #: up to a third of the writer thread at 0.5 s. Inside the 2 s read-visibility bound.
 _BUSY_MAINTENANCE_S = 1.0
+#: ``faultlens_meta`` key of the last journal record applied (committed with the rows it applied).
+_APPLIED_KEY = "journal_applied_seq"
 
 
 @dataclass(eq=False)
@@ -334,27 +336,20 @@ class DuckStoreWriter:
     def _open_journal(self) -> None:
         """Open the journal beside the file and apply the batches it holds past the applied mark
         (acknowledged by a process that stopped before applying them)."""
-        keys = ("journal_id", "journal_applied_seq")
         with translate_errors("reading the ingest journal's state"):
-            rows = self._con.execute(
-                f"SELECT key, value FROM {META_TABLE} WHERE key IN (?, ?)", keys
-            ).fetchall()
-        state = dict(rows)
+            state = read_meta(self._con, "journal_id", _APPLIED_KEY)
         known = state.get("journal_id")
         journal = Journal(journal_dir(self.path), known)
         if known != journal.id:
             with translate_errors("recording the ingest journal"):
                 self._con.execute("BEGIN TRANSACTION")
-                self._con.execute(
-                    f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?), (?, '0')",
-                    [keys[0], journal.id, keys[1]],
-                )
+                write_meta(self._con, {"journal_id": journal.id, _APPLIED_KEY: "0"})
                 self._con.execute("COMMIT")
             state = {}
         self._journal = journal
-        self._applied_seq = int(state.get("journal_applied_seq") or 0)
+        self._applied_seq = int(state.get(_APPLIED_KEY) or 0)
         group: list[_Job] = []
-        replayed = 0
+        replayed = items = 0
         for record in journal.recover(self._applied_seq):
             job = self._batch_job(record.batch)
             if job is None:
@@ -362,9 +357,10 @@ class DuckStoreWriter:
             job.seq = record.seq
             group.append(job)
             replayed += 1
-            if sum(j.items for j in group) >= self.config.apply_min_items:
+            items += job.items
+            if items >= self.config.apply_min_items:
                 self._commit_group(group)
-                group = []
+                group, items = [], 0
         if group:
             self._commit_group(group)
         self._acked_seq = self._applied_seq = max(self._applied_seq, journal.last_seq)
@@ -620,9 +616,7 @@ class DuckStoreWriter:
                     by_job[id(job)] = job.run(con)
             applied = max((j.seq for j in jobs), default=0)
             if applied > self._applied_seq:
-                con.execute(
-                    f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('journal_applied_seq', ?)", [str(applied)]
-                )
+                write_meta(con, {_APPLIED_KEY: str(applied)})
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
@@ -659,9 +653,7 @@ class DuckStoreWriter:
         if applied <= self._applied_seq:
             return
         try:
-            self._con.execute(
-                f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('journal_applied_seq', ?)", [str(applied)]
-            )
+            write_meta(self._con, {_APPLIED_KEY: str(applied)})
         except duckdb.Error:
             # Replaying them after a restart is harmless: duplicates are stored once.
             log.exception("could not record journal record %d as handled", applied)
