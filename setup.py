@@ -1,10 +1,11 @@
 """Build step for the compiled modules: the OTLP trace request walker (collector/decode/_wire.c),
-the GenAI message-list scanner (collector/decode/_msgscan.c) and the GenAI span normalizer's fast
-path (collector/decode/_genai.c), the last two sharing the scanner's code (msgscan.h).
+the GenAI message-list scanner (collector/decode/_msgscan.c), the GenAI span normalizer's fast
+path (collector/decode/_genai.c), these two sharing the scanner's code (msgscan.h), and the Arrow
+column packer (collector/decode/_columns.c).
 
 Everything else is in pyproject.toml. All are optional at run time: without them (no compiler when
 installing) the decoder walks parsed protobuf messages, checks parsed message lists and normalizes
-every span in Python instead, with the same results.
+every span in Python and lets pyarrow build every column instead, with the same results.
 """
 
 from setuptools import Extension, setup
@@ -23,4 +24,11 @@ def _module(name: str, *headers: str) -> Extension:
     )
 
 
-setup(ext_modules=[_module("_wire"), _module("_msgscan", "msgscan.h"), _module("_genai", "msgscan.h")])
+setup(
+    ext_modules=[
+        _module("_wire"),
+        _module("_msgscan", "msgscan.h"),
+        _module("_genai", "msgscan.h"),
+        _module("_columns"),
+    ]
+)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import pyarrow as pa
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from collector.decode import columns
 from collector.decode import events as ev
 from collector.decode.messages import reasoning_of
 from collector.decode.result import Decoded, Rejections
@@ -93,7 +93,7 @@ def decode_logs(request: ExportLogsServiceRequest) -> Decoded:
                 cols["reasoning"].append(reasoning)
     cols["ingested_ns"] = [None] * len(cols["log_id"])
     return Decoded(
-        batch=IngestBatch(logs=pa.table(cols, schema=schema.LOGS)),
+        batch=IngestBatch(logs=columns.table(cols, schema.LOGS)),
         rejected=0,
         error_message=warnings.message("log records"),
     )

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import pyarrow as pa
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
+from collector.decode import columns
 from collector.decode.result import Decoded
 from collector.decode.traces import MAX_I64
 from collector.decode.values import as_text, attributes, dumps
@@ -112,5 +112,5 @@ def decode_metrics(request: ExportMetricsServiceRequest) -> Decoded:
                     cols["scope_name"].append(scope_name)
     cols["ingested_ns"] = [None] * len(cols["point_id"])
     return Decoded(
-        batch=IngestBatch(metrics=pa.table(cols, schema=schema.METRICS)), rejected=0, error_message=None
+        batch=IngestBatch(metrics=columns.table(cols, schema.METRICS)), rejected=0, error_message=None
     )

@@ -18,10 +18,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.decode import normalize
+from collector.decode import columns, normalize
 from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span_python
 from collector.decode.result import Decoded, Rejections
 from collector.decode.values import as_text, dumps
@@ -158,9 +157,9 @@ def decode_resources(resources: list[Resource]) -> Decoded:
         for column, value in norm.items():
             cols[column][row] = value
     batch = IngestBatch(
-        spans=pa.table(cols, schema=schema.SPAN_ROWS),
-        span_events=pa.table(events, schema=schema.SPAN_EVENTS),
-        span_links=pa.table(links, schema=schema.SPAN_LINKS),
+        spans=columns.table(cols, schema.SPAN_ROWS),
+        span_events=columns.table(events, schema.SPAN_EVENTS),
+        span_links=columns.table(links, schema.SPAN_LINKS),
     )
     return Decoded(batch=batch, rejected=rejected.count, error_message=rejected.message("spans"))
 

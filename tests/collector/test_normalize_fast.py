@@ -13,10 +13,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import random
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +28,7 @@ from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span
 from collector.decode.values import as_int, as_text
 from collector.decode.walk import walk_bytes
 from store import schema
+from tests.collector.fixtures.bench_traffic import bench_request
 from tests.collector.fixtures.normalize_cases import all_sources
 
 _genai = pytest.importorskip("collector.decode._genai")
@@ -334,15 +332,7 @@ def test_span_events_take_the_python_path(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def _bench_spans() -> list[tuple[dict[str, Any], str]]:
-    sys.path.insert(0, str(ROOT / "bench"))  # bench/ingest.py imports its neighbours
-    try:
-        spec = importlib.util.spec_from_file_location("_bench_ingest", ROOT / "bench" / "ingest.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
-    body = module.make_request(random.Random(7), 64, 0)
+    body = bench_request(7, 64)
     resources = walk_bytes(body)
     assert resources is not None
     return [(span[10], span[4]) for _, scopes in resources for _, _, spans in scopes for span in spans]
