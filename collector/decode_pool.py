@@ -2,9 +2,10 @@
 of sharing one interpreter lock with them.
 
 A worker parses and decodes the request, then runs ``store.ingest.conform_batch`` on it (pure, and
-otherwise a per-span Python pass in the server process), and answers with the batch's tables as
-Arrow IPC streams rather than pickled tables: cheaper to write in the worker, and the server reads
-them without a copy. Bodies and answers travel through files in shared memory
+otherwise a per-span Python pass in the server process), and answers with the batch encoded as the
+ingest journal stores it (``store.journal``: Arrow IPC streams, and their CRC-32) rather than
+pickled tables: cheaper to write in the worker, the server reads the tables without a copy, and
+the journal writes those bytes as they are. Bodies and answers travel through files in shared memory
 (``collector.handoff``) where there is a tmpfs, else as bytes through the pool's pipes.
 ``DecodePool.decode`` rebuilds the ``Decoded``, its batch marked ``conformed`` so the writer takes it
 as it is. Workers are started with ``spawn`` (forking a process that runs grpc
@@ -16,13 +17,14 @@ pool is replaced by a fresh one, so the server does not answer "unavailable" for
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -30,10 +32,8 @@ from collector import decode, handoff
 from collector.decode import Format, Signal, parse_and_decode
 from collector.errors import CollectorError
 from collector.handoff import HandoffDir
-from store.api import IngestBatch
+from store import journal
 from store.ingest import conform_batch
-
-_TABLES = tuple(f.name for f in fields(IngestBatch) if f.name != "conformed")
 
 
 class DecodePoolBroken(CollectorError):
@@ -54,86 +54,45 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 @dataclass(frozen=True)
 class _Answer:
-    """What a worker sends back: each table of the conformed batch as one Arrow IPC stream (None
-    when empty), in ``_TABLES`` order - as bytes, or as (start, end) ranges of the hand-off ``file``
-    - and the ``Decoded``'s rejection fields."""
+    """What a worker sends back: the conformed batch as the ingest journal stores it
+    (``store.journal.encode``), in the hand-off ``file`` or as ``payload`` bytes, with its CRC-32,
+    and the ``Decoded``'s rejection fields."""
 
-    tables: tuple[bytes | tuple[int, int] | None, ...]
+    file: str | None
+    payload: bytes | None
+    crc: int
     rejected: int
     error_message: str | None
-    file: str | None = None
-
-
-def _write_stream(sink: pa.NativeFile, table: pa.Table) -> None:
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-
-
-def _to_ipc_buffer(table: pa.Table) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    _write_stream(sink, table)
-    buffer: pa.Buffer = sink.getvalue()
-    return buffer
-
-
-def _to_ipc(table: pa.Table) -> bytes:
-    data: bytes = _to_ipc_buffer(table).to_pybytes()
-    return data
-
-
-def _to_file(directory: str, tables: list[pa.Table | None]) -> _Answer | None:
-    """The non-empty ``tables`` as IPC streams one after the other in a new hand-off file; None
-    when the file system refuses (the caller answers with bytes). Each stream is built in memory
-    and written with one call: writing a stream to the file directly costs a system call per
-    buffer (three per column), more than the copy."""
-    streams = [None if t is None else _to_ipc_buffer(t) for t in tables]
-    ranges: list[tuple[int, int] | None] = []
-    offset = 0
-    for stream in streams:
-        if stream is None:
-            ranges.append(None)
-            continue
-        ranges.append((offset, offset + stream.size))
-        offset += stream.size
-    try:
-        path = handoff.write_file(directory, [s for s in streams if s is not None])
-    except OSError:
-        return None
-    return _Answer(tables=tuple(ranges), rejected=0, error_message=None, file=path)
 
 
 def _decode_in_worker(signal: Signal, body: bytes | str, fmt: Format, directory: str | None) -> _Answer:
     """Decode ``body`` (bytes, or the path of a hand-off file) and answer through ``directory``
-    when given (see ``_Answer``)."""
+    when given (see ``_Answer``). The journal's format serves as the hand-off format: the server
+    reads the tables from it, and journals it as it is."""
     data: bytes | memoryview = memoryview(handoff.take(body)) if isinstance(body, str) else body
     decoded = parse_and_decode(signal, data, fmt)
     batch = conform_batch(decoded.batch)
-    tables = [t if t.num_rows else None for t in (getattr(batch, name) for name in _TABLES)]
-    answer = None
-    if directory is not None and any(t is not None for t in tables):
-        answer = _to_file(directory, tables)
-    if answer is None:
-        answer = _Answer(
-            tables=tuple(None if t is None else _to_ipc(t) for t in tables), rejected=0, error_message=None
-        )
-    return _Answer(answer.tables, decoded.rejected, decoded.error_message, answer.file)
+    # Each stream is built in memory and the file written with one call: writing the streams to
+    # the file directly costs a system call per buffer (three per column), more than the copy.
+    chunks = journal.encode(batch)
+    crc = journal.checksum(chunks)
+    file = None
+    if directory is not None and any(getattr(batch, name).num_rows for name in journal.TABLES):
+        with contextlib.suppress(OSError):  # a full tmpfs: this one goes through the pipe
+            file = handoff.write_file(directory, chunks)
+    payload = None if file is not None else b"".join(chunks)
+    return _Answer(file, payload, crc, decoded.rejected, decoded.error_message)
 
 
 def _from_answer(answer: _Answer) -> decode.Decoded:
     # The tables reference the bytes or the file's mapping: no copy.
-    whole = handoff.take(answer.file) if answer.file is not None else None
-    tables = {}
-    for name, part in zip(_TABLES, answer.tables, strict=True):
-        if part is None:
-            continue
-        if isinstance(part, bytes):
-            source = pa.py_buffer(part)
-        else:
-            assert whole is not None
-            source = whole.slice(part[0], part[1] - part[0])
-        tables[name] = pa.ipc.open_stream(source).read_all()
+    if answer.file is not None:
+        payload = handoff.take(answer.file)
+    else:
+        assert answer.payload is not None
+        payload = pa.py_buffer(answer.payload)
     return decode.Decoded(
-        batch=IngestBatch(**tables, conformed=True),
+        batch=journal.decode(payload, answer.crc),
         rejected=answer.rejected,
         error_message=answer.error_message,
     )

@@ -35,7 +35,13 @@ class IngestBatch:
     ``store.ingest.conform_batch`` returned (which sets it), so the writer does not conform them
     again. Only ``conform_batch`` and faithful copies of its output (the decode pool's Arrow IPC
     round trip) set it; ``dataclasses.replace`` keeps it, so pass ``conformed=False`` when replacing
-    a table. It takes no part in equality: a batch equals its conformed copy when the tables do."""
+    a table. It takes no part in equality: a batch equals its conformed copy when the tables do.
+
+    ``encoded``, when set, is the conformed batch as the ingest journal stores it
+    (``store.journal.encode``, one buffer) and that buffer's CRC-32: a decode worker makes them
+    beside the tables, which it reads back from the same bytes, and the journal then writes them
+    as they are instead of encoding the batch again. The same promise as ``conformed`` (pass
+    ``encoded=None`` when replacing a table), and no part in equality either."""
 
     spans: pa.Table = field(default_factory=_empty(schema.SPAN_ROWS))
     span_events: pa.Table = field(default_factory=_empty(schema.SPAN_EVENTS))
@@ -43,6 +49,7 @@ class IngestBatch:
     logs: pa.Table = field(default_factory=_empty(schema.LOGS))
     metrics: pa.Table = field(default_factory=_empty(schema.METRICS))
     conformed: bool = field(default=False, compare=False, kw_only=True)
+    encoded: tuple[pa.Buffer, int] | None = field(default=None, compare=False, kw_only=True)
 
     @property
     def item_count(self) -> int:

@@ -79,17 +79,28 @@ def encode(batch: IngestBatch) -> list[bytes | pa.Buffer]:
     return chunks
 
 
-def _framed(batch: IngestBatch) -> tuple[list[bytes | pa.Buffer], int, int]:
-    """``encode(batch)``, its length and its CRC-32: what a record header needs."""
-    chunks = encode(batch)
+def checksum(chunks: Sequence[bytes | pa.Buffer]) -> int:
+    """CRC-32 of the payload made of ``chunks``: what a record header holds."""
     crc = 0
     for c in chunks:
         crc = zlib.crc32(c, crc)
-    return chunks, sum(len(c) if isinstance(c, bytes) else c.size for c in chunks), crc
+    return crc
 
 
-def decode(payload: pa.Buffer) -> IngestBatch:
-    """The batch ``encode`` wrote (conformed: only conformed batches are journaled)."""
+def _framed(batch: IngestBatch) -> tuple[list[bytes | pa.Buffer], int, int]:
+    """The payload chunks of ``batch``, their length and CRC-32: what a record header needs. A
+    batch that comes ``encoded`` (by a decode worker) is not encoded again."""
+    if batch.encoded is not None:
+        payload, crc = batch.encoded
+        return [payload], payload.size, crc
+    chunks = encode(batch)
+    return chunks, sum(len(c) if isinstance(c, bytes) else c.size for c in chunks), checksum(chunks)
+
+
+def decode(payload: pa.Buffer, crc: int | None = None) -> IngestBatch:
+    """The batch ``encode`` wrote (conformed: only conformed batches are journaled); its tables
+    read ``payload`` without a copy. Given the payload's ``crc``, the batch carries both as
+    ``encoded``, so journaling it writes ``payload`` as it is."""
     tables: dict[str, pa.Table] = {}
     pos = 0
     for name in TABLES:
@@ -100,7 +111,7 @@ def decode(payload: pa.Buffer) -> IngestBatch:
             pos += size
     if pos != payload.size:
         raise ValueError(f"payload has {payload.size - pos} bytes past its tables")
-    return IngestBatch(**tables, conformed=True)
+    return IngestBatch(**tables, conformed=True, encoded=None if crc is None else (payload, crc))
 
 
 def journal_dir(db_path: Path) -> Path:

@@ -1,6 +1,7 @@
 """The decode pool answers exactly what decoding in the request's thread does, then
 ``store.ingest.conform_batch`` (which the workers run): same tables after the Arrow IPC hand-off,
-same rejections, the batch marked ``conformed``; a malformed payload raises in the caller."""
+same rejections, the batch marked ``conformed`` and carrying its journal encoding; a malformed
+payload raises in the caller."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +21,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from collector.decode import Decoded, Format, Signal, parse_and_decode
 from collector.decode_pool import DecodePool, DecodePoolBroken
 from collector.errors import MalformedPayload
+from store import journal
 from store.ingest import conform_batch
 from tests.collector.fixtures.decode_support import request, span
 from tests.store.conftest import fixture_names, load_fixture
@@ -128,6 +131,10 @@ def test_realistic_request_comes_back_as_decoded_and_conformed_in_thread(pool: D
     assert (batch.spans.num_rows, batch.span_events.num_rows, batch.span_links.num_rows) == (72, 4, 11)
     # conform_batch ran in the worker: agents resolved within the batch
     assert set(batch.spans.column("resolved_agent_name").to_pylist()) == {"planner", "researcher"}
+    # ... and encoded it for the journal: the bytes the tables were read from, and their CRC
+    assert batch.encoded is not None
+    payload, crc = batch.encoded
+    assert journal.decode(payload) == batch and zlib.crc32(payload) == crc
 
 
 def test_rejected_spans_are_reported_as_in_thread(pool: DecodePool) -> None:

@@ -41,7 +41,11 @@ def _count(reader: ConnectionReader | object, sql: str = "SELECT count(*) AS n F
 
 
 def _segments(db: Path) -> list[Path]:
-    return sorted(journal_dir(db).glob("*.seg"))
+    return _segments_of(journal_dir(db))
+
+
+def _segments_of(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.seg"))
 
 
 # -- the journal alone ---------------------------------------------------------------------------
@@ -62,6 +66,23 @@ def test_records_round_trip_in_order(tmp_path: Path) -> None:
         assert record.batch.spans.equals(batch.spans)
         assert record.batch.logs.num_rows == 0
     assert again.append([_batch(2, 4)]) == [4]  # numbering continues
+
+
+def test_an_encoded_batch_is_written_as_it_came(tmp_path: Path) -> None:
+    """A decode worker's batch carries its journal payload and CRC: they are written as they are,
+    and read back as the same batch."""
+    batch = _batch(4, 1)
+    chunks = journal_mod.encode(batch)
+    payload = pa.py_buffer(b"".join(bytes(c) for c in chunks))
+    carried = journal_mod.decode(payload, journal_mod.checksum(chunks))
+    assert carried.encoded is not None and carried.encoded[0] is payload and carried == batch
+    j = Journal(tmp_path / "j", None)
+    j.append([carried])
+    j.close()
+    data = _segments_of(tmp_path / "j")[0].read_bytes()
+    assert bytes(payload) in data  # not encoded again
+    (record,) = Journal(tmp_path / "j", j.id).recover(0)
+    assert record.batch == batch and record.batch.encoded is None
 
 
 def test_a_torn_tail_is_cut_off_and_appends_continue_after_it(
