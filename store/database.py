@@ -160,9 +160,13 @@ def read_meta(con: duckdb.DuckDBPyConnection, *keys: str) -> dict[str, str]:
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
-    """Set ``values`` in ``faultlens_meta`` (inside the caller's transaction, if any)."""
+    """Set ``values`` in ``faultlens_meta`` (inside the caller's transaction, if any). An UPDATE
+    first: it costs DuckDB half of what INSERT OR REPLACE does, and the writer sets its applied
+    journal mark in every group it commits."""
     for key, value in values.items():
-        con.execute(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", [key, value])
+        row = con.execute(f"UPDATE {META_TABLE} SET value = ? WHERE key = ?", [value, key]).fetchone()
+        if row is None or row[0] == 0:
+            con.execute(f"INSERT INTO {META_TABLE} VALUES (?, ?)", [key, value])
 
 
 def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
