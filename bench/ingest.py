@@ -11,7 +11,10 @@ decoding, decode workers fed through pipes or through shared memory, and DuckDB'
 Figures from one run on one machine are comparable with each other, not across machines.
 
     python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http] [--analysis]
-                           [--configs 2/shared-memory/1/no-journal,2/shared-memory/1/journal]
+                           [--configs 1/shared-memory/1/no-journal,1/shared-memory/1/journal]
+
+The default set-ups use serve's default number of decode workers (one core fewer than the
+machine has: 1 here on 2 cores).
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 from synthetic_text import AGENTS, WORDS  # noqa: E402  (bench/ is the script folder)
 
+from collector.config import default_decode_workers  # noqa: E402
 from store.reader import open_reader  # noqa: E402
+
+WORKERS = default_decode_workers()  # serve's default
 
 
 def _kv(key: str, value: str | int) -> common_pb2.KeyValue:
@@ -281,7 +287,7 @@ def main() -> None:
     )
     ap.add_argument(
         "--configs",
-        default="2/shared-memory/1/no-journal,2/shared-memory/1/journal",
+        default=f"{WORKERS}/shared-memory/1/no-journal,{WORKERS}/shared-memory/1/journal",
         help="comma-separated server set-ups to compare, each DECODE_WORKERS/HANDOFF/DB_THREADS[/JOURNAL] "
         "(HANDOFF: shared-memory or pipes; DB_THREADS: a number, or 'default' for DuckDB's own; "
         "JOURNAL: journal (the default) or no-journal)",

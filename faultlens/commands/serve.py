@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
@@ -11,7 +10,7 @@ from types import FrameType
 
 import click
 
-from collector.config import ReceiverConfig
+from collector.config import ReceiverConfig, default_decode_workers
 from faultlens.app import AnalysisConfig, FaultlensServer, ServeConfig
 from faultlens.errors import cli_errors
 from faultlens.options import analysis_options, build_options, db_option, receiver_options
@@ -99,10 +98,11 @@ def announce(server: FaultlensServer, db: str) -> None:
 )
 @click.option(
     "--decode-workers",
-    default=min(2, os.cpu_count() or 1),
+    default=default_decode_workers(),
     show_default=True,
     type=int,
-    help="Processes that decode requests beside the receivers (0: decode in the request's thread).",
+    help="Processes that decode requests beside the receivers (0: decode in the request's thread). "
+    "The default leaves one core to the store writer.",
 )
 @click.option(
     "--db-threads",

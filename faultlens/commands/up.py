@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import click
 
+from collector.config import default_decode_workers
 from dashboard.launcher import DashboardError, start_dashboard, wait_ready
 from faultlens.commands.serve import announce, build_server, wait_for_signal
 from faultlens.errors import CliError, cli_errors
@@ -54,7 +54,7 @@ def command(
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with cli_errors():
-        workers = min(2, os.cpu_count() or 1)
+        workers = default_decode_workers()
         server = build_server(
             db,
             host,
