@@ -15,6 +15,11 @@
  *
  * validity is None when nothing is null, else Arrow's bitmap (bit i, least significant first, set
  * when item i is not null). A null's slot holds 0 / an empty string.
+ *
+ *   scatter(rows: list[dict[str, Any]], columns: dict[str, list]) -> None
+ *     columns[key][i] = value for every key, value of rows[i]: sparse rows into column lists made
+ *     long enough beforehand. KeyError for a key without a column, IndexError for a list too
+ *     short, TypeError when an argument is not of these types; columns already set stay set.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -143,9 +148,43 @@ error:
     return NULL;
 }
 
+static PyObject *scatter(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *rows, *columns;
+    if (!PyArg_ParseTuple(args, "O!O!:scatter", &PyList_Type, &rows, &PyDict_Type, &columns)) return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rows); i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        if (!PyDict_Check(row)) {
+            PyErr_Format(PyExc_TypeError, "scatter(): row %zd is %.100s, not dict", i, Py_TYPE(row)->tp_name);
+            return NULL;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(row, &pos, &key, &value)) {
+            PyObject *column = PyDict_GetItemWithError(columns, key); /* borrowed */
+            if (column == NULL) {
+                if (!PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+                return NULL;
+            }
+            if (!PyList_Check(column)) {
+                PyErr_SetString(PyExc_TypeError, "scatter(): a column is not a list");
+                return NULL;
+            }
+            if (i >= PyList_GET_SIZE(column)) {
+                PyErr_Format(PyExc_IndexError, "scatter(): column %R is shorter than row %zd", key, i);
+                return NULL;
+            }
+            Py_INCREF(value);
+            PyList_SetItem(column, i, value); /* steals value, releases the old item */
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"strings", strings, METH_O, "Arrow string array buffers of a list of str / None."},
     {"integers", integers, METH_VARARGS, "Arrow int8/int32/int64 array buffers of a list of int / None."},
+    {"scatter", scatter, METH_VARARGS, "Sparse rows (dicts) into column lists."},
     {NULL, NULL, 0, NULL},
 };
 

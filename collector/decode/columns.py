@@ -9,7 +9,8 @@ Contract: ``table(columns, schema)`` returns what ``pa.table(columns, schema=sch
 (tests hold them equal). The packer builds the string, int8, int32 and int64 columns; pyarrow
 builds the others, and any column the packer refuses (a value of another type, or out of range),
 so its conversions and its errors stay the reference. Without the compiled module (no compiler at
-install time) pyarrow builds every column.
+install time) pyarrow builds every column. ``scatter`` spreads sparse rows into column lists
+(compiled, or its Python twin).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ def array(values: list[Any], type_: pa.DataType) -> pa.Array:
 def table(columns: dict[str, list[Any]], schema: pa.Schema) -> pa.Table:
     """``pa.table(columns, schema=schema)``; ``columns`` holds a list for every field of ``schema``."""
     return pa.Table.from_arrays([array(columns[f.name], f.type) for f in schema], schema=schema)
+
+
+def scatter(rows: list[dict[str, Any]], columns: dict[str, list[Any]]) -> None:
+    """Set ``columns[key][i] = value`` for every key and value of ``rows[i]``: sparse rows (most
+    spans set few normalized columns) into column lists already long enough."""
+    if _columns is not None:
+        _columns.scatter(rows, columns)
+        return
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            columns[key][i] = value
 
 
 def _buffer(bits: bytes | None) -> pa.Buffer | None:

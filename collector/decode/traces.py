@@ -153,9 +153,7 @@ def decode_resources(resources: list[Resource]) -> Decoded:
     for column in (*NORMALIZED_COLUMNS, "resolved_agent_id", "resolved_agent_name", "ingested_ns"):
         cols[column] = [None] * n
     # Scatter only the values present: normalized rows are sparse (a plain span sets none).
-    for row, norm in enumerate(norms):
-        for column, value in norm.items():
-            cols[column][row] = value
+    columns.scatter(norms, cols)
     batch = IngestBatch(
         spans=columns.table(cols, schema.SPAN_ROWS),
         span_events=columns.table(events, schema.SPAN_EVENTS),

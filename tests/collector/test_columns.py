@@ -6,6 +6,7 @@
   or the same exception type.
 - The packer's buffers are what Arrow expects (validity only when something is null).
 - A decoded GenAI request gives equal tables with and without the packer.
+- ``scatter`` spreads sparse rows into column lists as its Python twin does.
 """
 
 from __future__ import annotations
@@ -116,3 +117,42 @@ def test_a_decoded_request_is_the_same_without_the_packer(monkeypatch: pytest.Mo
     plain = parse_and_decode("traces", body, "protobuf").batch
     for name in ("spans", "span_events", "span_links"):
         assert getattr(packed, name).equals(getattr(plain, name)), name
+
+
+def _scattered(rows: list[dict[str, Any]], names: list[str], compiled: bool) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {name: [None] * len(rows) for name in names}
+    if compiled:
+        _columns.scatter(rows, out)
+    else:
+        saved, columns._columns = columns._columns, None
+        try:
+            columns.scatter(rows, out)
+        finally:
+            columns._columns = saved
+    return out
+
+
+_NAMES = ["operation", "provider", "input_tokens", "agent_name"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(_NAMES), st.none() | st.integers() | st.text(max_size=5), max_size=4),
+        max_size=30,
+    )
+)
+def test_scatter_equals_its_python_twin(rows: list[dict[str, Any]]) -> None:
+    compiled = _scattered(rows, _NAMES, compiled=True)
+    assert compiled == _scattered(rows, _NAMES, compiled=False)
+    for i, row in enumerate(rows):
+        assert all(compiled[k][i] == v for k, v in row.items())
+
+
+def test_scatter_refuses_what_does_not_fit() -> None:
+    with pytest.raises(KeyError):
+        _columns.scatter([{"unknown": 1}], {"operation": [None]})
+    with pytest.raises(IndexError):
+        _columns.scatter([{}, {"operation": "chat"}], {"operation": [None]})
+    with pytest.raises(TypeError):
+        _columns.scatter([("operation", 1)], {"operation": [None]})
