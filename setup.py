@@ -1,7 +1,8 @@
 """Build step for the compiled modules: the OTLP trace request walker (collector/decode/_wire.c),
 the GenAI message-list scanner (collector/decode/_msgscan.c), the GenAI span normalizer's fast
-path (collector/decode/_genai.c), these two sharing the scanner's code (msgscan.h), and the Arrow
-column packer (collector/decode/_columns.c).
+path (collector/decode/_genai.c), these two sharing the scanner's code (msgscan.h), the trace
+decoder's per-span loop (collector/decode/_spans.c) and the Arrow column packer
+(collector/decode/_columns.c).
 
 Everything else is in pyproject.toml. All are optional at run time: without them (no compiler when
 installing) the decoder walks parsed protobuf messages, checks parsed message lists and normalizes
@@ -30,5 +31,6 @@ setup(
         _module("_msgscan", "msgscan.h"),
         _module("_genai", "msgscan.h"),
         _module("_columns"),
+        _module("_spans"),
     ]
 )

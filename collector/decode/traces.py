@@ -3,7 +3,10 @@
 The request arrives in the plain shape of ``collector.decode.walk`` (from protobuf bytes directly,
 or from a parsed message). One pass over it appends the core fields to per-column lists (no per-span row
 objects); each span's normalized columns come back as a small sparse dict (a plain span's is
-empty) scattered into their columns at the end, and the tables are built once. Spans come out in
+empty) scattered into their columns at the end, and the tables are built once. The compiled loop
+(``collector/decode/_spans.c``) decodes the runs of spans it is sure about; the Python body
+(``one``) is the reference and takes every span it leaves (events, links, invalid ids, spans the
+fast normalizer refuses), and all of them when it is not built. Spans come out in
 the stored form ``store.schema.SPAN_ROWS``: an attribute whose value a normalized column holds
 verbatim is moved there rather than kept twice. A span is rejected
 (counted, reason kept, others unaffected) when its trace id is not 16 bytes or all zero, its span
@@ -24,7 +27,7 @@ from collector.decode import columns, normalize
 from collector.decode.normalize import NORMALIZED_COLUMNS, normalize_span_python
 from collector.decode.result import Decoded, Rejections
 from collector.decode.values import as_text, dumps
-from collector.decode.walk import Event, Link, Resource, walk_message
+from collector.decode.walk import Event, Link, Resource, Span, walk_message
 from store import schema
 from store.api import IngestBatch
 
@@ -77,71 +80,87 @@ def decode_resources(resources: list[Resource]) -> Decoded:
     # read here, so tests that turn one off are seen.
     fast = normalize._fast_normalize
     move = _move_verbatim
+    loop = _decode_spans if fast is not None and move is not None else None
+    out = tuple(cols[name] for name in _LOOP_COLUMNS)
+
+    def one(span: Span, fast_refused: bool) -> None:
+        """The reference for one span (``_spans.decode_spans`` decodes the rest the same way)."""
+        (
+            trace_id,
+            span_id,
+            parent_id,
+            trace_state,
+            name,
+            kind,
+            start,
+            end,
+            code,
+            message,
+            attrs,
+            span_events,
+            span_links,
+        ) = span
+        if (
+            len(trace_id) != 16
+            or trace_id == _ZERO16
+            or len(span_id) != 8
+            or span_id == _ZERO8
+            or (parent_id and len(parent_id) != 8)
+        ):
+            rejected.add(_id_problem(trace_id, span_id, parent_id))
+            return
+        tid, sid = trace_id.hex(), span_id.hex()
+        a_trace(tid)
+        a_span(sid)
+        a_parent(parent_id.hex() if parent_id and parent_id != _ZERO8 else None)
+        a_state(trace_state or None)
+        a_name(name)
+        a_kind(kind if 0 <= kind <= 127 else 0)
+        if start > MAX_I64:
+            start = MAX_I64
+        if end > MAX_I64:
+            end = MAX_I64
+        a_start(start)
+        a_end(end)
+        a_dur(end - start if end > start else 0)
+        a_code(code if 0 <= code <= 127 else 0)
+        a_msg(message or None)
+        named_events = _events(span_events, tid, sid, events) if span_events else ()
+        if span_links:
+            _links(span_links, tid, sid, links)
+        norm = None
+        if fast is not None and not named_events and not fast_refused:
+            try:
+                norm = fast(attrs, name)
+            except Exception:
+                norm = None  # the Python path reads it, or says why not
+        if norm is None:
+            norm = _normalized(attrs, name, named_events, sid, rejected)
+        a_norm(norm)
+        if not norm:
+            a_moved(None)
+        elif move is not None:
+            a_moved(move(attrs, norm, MOVED))
+        else:
+            a_moved(_move_attributes_py(attrs, norm))
+        a_attrs(dumps(attrs) if attrs else "{}")
 
     for res_attrs, scopes in resources:
         res_json = dumps(res_attrs)
         service = as_text(res_attrs.get("service.name"))
         for scope_name, scope_version, spans in scopes:
             before = len(norms)
-            for (
-                trace_id,
-                span_id,
-                parent_id,
-                trace_state,
-                name,
-                kind,
-                start,
-                end,
-                code,
-                message,
-                attrs,
-                span_events,
-                span_links,
-            ) in spans:
-                if (
-                    len(trace_id) != 16
-                    or trace_id == _ZERO16
-                    or len(span_id) != 8
-                    or span_id == _ZERO8
-                    or (parent_id and len(parent_id) != 8)
-                ):
-                    rejected.add(_id_problem(trace_id, span_id, parent_id))
-                    continue
-                tid, sid = trace_id.hex(), span_id.hex()
-                a_trace(tid)
-                a_span(sid)
-                a_parent(parent_id.hex() if parent_id and parent_id != _ZERO8 else None)
-                a_state(trace_state or None)
-                a_name(name)
-                a_kind(kind if 0 <= kind <= 127 else 0)
-                if start > MAX_I64:
-                    start = MAX_I64
-                if end > MAX_I64:
-                    end = MAX_I64
-                a_start(start)
-                a_end(end)
-                a_dur(end - start if end > start else 0)
-                a_code(code if 0 <= code <= 127 else 0)
-                a_msg(message or None)
-                named_events = _events(span_events, tid, sid, events) if span_events else ()
-                if span_links:
-                    _links(span_links, tid, sid, links)
-                norm = None
-                if fast is not None and not named_events:
-                    try:
-                        norm = fast(attrs, name)
-                    except Exception:
-                        norm = None  # the Python path reads it, or says why not
-                if norm is None:
-                    norm = _normalized(attrs, name, named_events, sid, rejected)
-                a_norm(norm)
-                if not norm:
-                    a_moved(None)
-                elif move is not None:
-                    a_moved(move(attrs, norm, MOVED))
-                else:
-                    a_moved(_move_attributes_py(attrs, norm))
-                a_attrs(dumps(attrs) if attrs else "{}")
+            # The compiled loop decodes runs of spans it is sure about; the reference takes each
+            # span it stops at (invalid ids, events or links, a span the fast path refused).
+            i = 0
+            while i < len(spans):
+                refused = False
+                if loop is not None:
+                    i, refused = loop(spans, i, out, norms, fast, move, MOVED, dumps)
+                    if i == len(spans):
+                        break
+                one(spans[i], refused)
+                i += 1
             # Resource and scope columns are constant for the scope's spans: one extend each.
             count = len(norms) - before
             cols["service_name"].extend([service] * count)
@@ -179,6 +198,22 @@ def _move_attributes_py(attrs: dict[str, Any], norm: dict[str, Any]) -> int | No
     return mask or None
 
 
+#: The columns ``_spans.decode_spans`` appends to, in its order.
+_LOOP_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "trace_state",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "duration_ns",
+    "status_code",
+    "status_message",
+    "attributes_in_columns",
+    "attributes_rest",
+)
 _MOVABLE = {key: (1 << i, column) for i, (key, column) in enumerate(schema.MOVED_ATTRIBUTES)}
 _MOVABLE_TYPES = (str, int)
 MOVED = schema.MOVED_ATTRIBUTES
@@ -186,6 +221,13 @@ MOVED = schema.MOVED_ATTRIBUTES
 _move_verbatim: Callable[[dict[str, Any], dict[str, Any], tuple[tuple[str, str], ...]], int | None] | None = (
     normalize._genai.move_verbatim if normalize._genai is not None else None
 )
+
+
+_decode_spans: Callable[..., tuple[int, bool]] | None
+try:
+    from collector.decode._spans import decode_spans as _decode_spans
+except ImportError:  # not compiled: the reference decodes every span
+    _decode_spans = None
 
 
 def _normalized(

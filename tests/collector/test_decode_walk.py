@@ -3,7 +3,10 @@ protobuf messages: same values for every request, and never more lenient than th
 
 ``walk_bytes`` may refuse a body the library accepts (the decoder then falls back to the library),
 but whatever it returns must equal ``walk_message`` of the library's parse, and a body the library
-rejects must be refused."""
+rejects must be refused.
+
+The trace decoder's compiled span loop (``collector.decode._spans``) decodes the walked spans as
+the reference loop in ``collector.decode.traces`` does: same tables, same rejections."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from collector.decode import parse_and_decode, parse_traces, walk
+from collector.decode import parse_and_decode, parse_traces, traces, walk
 from collector.decode.walk import walk_bytes, walk_message
 from tests.collector.fixtures.decode_support import any_value, attribute_values, length_field
 
@@ -185,3 +188,60 @@ def test_decoded_tables_are_identical_either_way(path: Path, monkeypatch: pytest
     for name in ("spans", "span_events", "span_links"):
         assert _tables_equal(getattr(fast.batch, name), getattr(slow.batch, name)), name
     assert (fast.rejected, fast.error_message) == (slow.rejected, slow.error_message)
+
+
+def _decoded_both_ways(body: bytes) -> tuple[Any, Any]:
+    """(decode with the compiled span loop, decode with the reference loop alone)."""
+    looped = parse_and_decode("traces", body, "protobuf")
+    saved, traces._decode_spans = traces._decode_spans, None
+    try:
+        reference = parse_and_decode("traces", body, "protobuf")
+    finally:
+        traces._decode_spans = saved
+    return looped, reference
+
+
+def _assert_same_decode(looped: Any, reference: Any) -> None:
+    for name in ("spans", "span_events", "span_links"):
+        assert _tables_equal(getattr(looped.batch, name), getattr(reference.batch, name)), name
+    assert (looped.rejected, looped.error_message) == (reference.rejected, reference.error_message)
+
+
+def test_the_compiled_span_loop_is_built() -> None:
+    assert traces._decode_spans is not None, "collector/decode/_spans.c was not compiled"
+
+
+_GENAI_KVS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "gen_ai.operation.name",
+                "gen_ai.request.model",
+                "gen_ai.provider.name",
+                "gen_ai.agent.name",
+                "gen_ai.usage.input_tokens",
+                "gen_ai.input.messages",
+                "k",
+            ]
+        ),
+        st.sampled_from(["chat", "invoke_agent", "gpt-4o", "openai", "planner", 12, -1, 1.5, True, "[]"])
+        | _VALUES,
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_request(), st.lists(_GENAI_KVS, max_size=4))
+def test_the_span_loop_decodes_as_the_reference(req: ExportTraceServiceRequest, extra: list[Any]) -> None:
+    """Invalid, zero and odd-length ids, times past int64, enums out of range, events and links,
+    GenAI attributes the fast path reads or refuses: the compiled loop and the reference agree."""
+    spans = [s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    for s, pairs in zip(spans, extra, strict=False):
+        s.attributes.extend(_kvs(pairs))
+    _assert_same_decode(*_decoded_both_ways(req.SerializeToString()))
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.json"))[::4], ids=lambda p: p.stem)
+def test_sample_traces_decode_the_same_without_the_span_loop(path: Path) -> None:
+    _assert_same_decode(*_decoded_both_ways(parse_traces(path.read_bytes(), "json").SerializeToString()))
