@@ -1,7 +1,7 @@
 """Arrow tables from per-column Python lists: the last step of decoding a request.
 
 ``pa.table(columns, schema=schema)`` converts every value through pyarrow's generic converter,
-tens of ns each: about a third of a decode worker's time on GenAI traffic (``bench/ingest.py``).
+tens of ns each: about a quarter of a decode worker's time on GenAI traffic (``bench/ingest.py``).
 The compiled packer (``collector/decode/_columns.c``) writes the buffers of string and integer
 columns directly instead.
 
