@@ -358,6 +358,7 @@ class DuckStoreWriter:
             group.append(job)
             replayed += 1
             items += job.items
+            self._pending_items += job.items  # released as each is applied, as for queued jobs
             if items >= self.config.apply_min_items:
                 self._commit_group(group)
                 group, items = [], 0
