@@ -16,6 +16,8 @@ Layout (one directory beside the database, ``<db>.journal/``):
   database does not know (e.g. the database file was replaced) is moved aside, not replayed.
 - ``<first seq, 20 digits>.seg``: segments of records, appended in sequence order. A new segment
   starts past ``SEGMENT_BYTES``; a segment is deleted once every record in it is applied.
+- ``failed/``: records the writer could not apply, one per file (``quarantine``), each with a
+  ``.reason`` file; the next open tries them again (``quarantined``) and deletes each one applied.
 - Record: header ``<4sQQI`` (magic ``FLJ1``, sequence number, payload length, CRC-32 of the
   payload), then the payload: per table of ``TABLES``, its length (``<Q``, 0 for an empty table)
   and an Arrow IPC stream.
@@ -305,6 +307,24 @@ class Journal:
         (failed / f"{record.seq:020d}.reason").write_text(reason + "\n")
         _fsync_dir(failed)
         return path
+
+    def quarantined(self) -> list[tuple[Path, Record]]:
+        """The records kept under ``failed/`` by ``quarantine``, oldest first, each with its file.
+        A file holding no whole record (damaged) is left alone and logged."""
+        kept: list[tuple[Path, Record]] = []
+        for path in sorted((self.directory / "failed").glob(f"*{_SUFFIX}")):
+            records = read_segment(path)
+            if len(records) != 1:
+                log.warning("%s holds no single whole journal record; left as it is", path)
+                continue
+            kept.append((path, records[0]))
+        return kept
+
+    def forget_quarantined(self, path: Path) -> None:
+        """Delete a record kept under ``failed/`` (and its reason), once it has been applied."""
+        path.unlink(missing_ok=True)
+        path.with_suffix(".reason").unlink(missing_ok=True)
+        _fsync_dir(path.parent)
 
     def _writable(self, size: int) -> int:
         if self._file is not None and self._file_bytes and self._file_bytes + size > SEGMENT_BYTES:

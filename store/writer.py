@@ -368,6 +368,30 @@ class DuckStoreWriter:
         journal.release(self._applied_seq)
         if replayed:
             log.info("applied %d journaled batches that a stopped process had acknowledged", replayed)
+        self._apply_quarantined(journal)
+
+    def _apply_quarantined(self, journal: Journal) -> None:
+        """Try again the acknowledged batches an earlier run could not apply and kept under
+        ``failed/`` (``_fail``): the cause may be gone (a full disk, a fault since fixed). A batch
+        applied now leaves ``failed/``; one refused again stays there with the new reason."""
+        for path, record in journal.quarantined():
+            job = self._batch_job(record.batch)
+            if job is not None:
+                try:
+                    self._commit_dedup([job])
+                except Exception as e:
+                    log.warning(
+                        "journaled batch %d kept in %s still cannot be applied: %s", record.seq, path, e
+                    )
+                    with contextlib.suppress(OSError):
+                        journal.quarantine(record, repr(e))
+                    continue
+            try:
+                journal.forget_quarantined(path)
+            except OSError:
+                log.exception("applied journaled batch %d, but could not delete %s", record.seq, path)
+                continue
+            log.info("applied journaled batch %d that an earlier run had kept aside", record.seq)
 
     def _run_journal(self) -> None:
         """Journal thread: append every queued batch (one fsync for all that are ready),

@@ -12,9 +12,11 @@ import signal
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
+from store import ingest as ingest_mod
 from store import journal as journal_mod
 from store.api import IngestBatch
 from store.config import StoreConfig
@@ -337,6 +339,41 @@ def test_a_batch_that_cannot_be_applied_is_kept_aside(
     assert len(list(failed.glob("*.seg"))) == 1
     with DuckStoreWriter(db, LAZY) as writer:  # not replayed again
         assert _count(writer.reader()) == 4
+
+
+def test_a_kept_aside_batch_is_applied_at_the_next_open_once_it_can_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "s.duckdb"
+    real = ingest_mod.insert_group
+
+    def disk_full_for_three_span_batches(
+        con: object, batches: list[IngestBatch], *a: object, **k: object
+    ) -> object:
+        if any(b.spans.num_rows == 3 for b in batches):
+            raise duckdb.IOException("could not write: no space left on device (simulated)")
+        return real(con, batches, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest_mod, "insert_group", disk_full_for_three_span_batches)
+    with DuckStoreWriter(db, LAZY) as writer:
+        writer.append(_batch(3, 1))
+        writer.append(_batch(4, 2))
+        assert _count(writer.reader()) == 4
+    failed = journal_dir(db) / "failed"
+    assert len(list(failed.glob("*.seg"))) == 1
+    with DuckStoreWriter(db, LAZY) as writer:  # still failing: kept, with the new reason
+        assert _count(writer.reader()) == 4
+    assert len(list(failed.glob("*.seg"))) == 1
+    assert "no space left" in next(failed.glob("*.reason")).read_text()
+    monkeypatch.setattr(ingest_mod, "insert_group", real)  # the disk has room again
+    with DuckStoreWriter(db, LAZY) as writer:
+        assert _count(writer.reader()) == 7
+    assert list(failed.iterdir()) == []
+    reader = open_reader(db)
+    try:
+        assert _count(reader, "SELECT count(*) FROM traces") == 2  # maintained like any commit
+    finally:
+        reader.close()
 
 
 def test_the_unapplied_backlog_is_bounded(tmp_path: Path) -> None:
