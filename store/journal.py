@@ -215,7 +215,8 @@ class Journal:
     def recover(self, applied_seq: int) -> Iterator[Record]:
         """Yield the records after ``applied_seq`` in order, and cut a torn tail off the last
         segment (a record that is incomplete or fails its checksum ends what is read: nothing
-        after it was acknowledged). Appends continue after the last record read."""
+        after it was acknowledged). A whole record whose payload does not decode is kept under
+        ``failed/`` instead. Appends continue after the last record read."""
         last = applied_seq
         for i, first in enumerate(list(self._segments)):
             path = self._segment(first)
@@ -225,7 +226,16 @@ class Journal:
                 pos = end
                 last = max(last, seq)
                 if seq > applied_seq:
-                    yield Record(seq, decode(pa.py_buffer(data[start:end])))
+                    payload = data[start:end]
+                    try:
+                        batch = decode(pa.py_buffer(payload))
+                    except (ValueError, pa.ArrowException) as e:
+                        # Its checksum holds, so it was written so (a fault of the writing
+                        # process): keep it aside instead of refusing to open the store.
+                        kept = self._keep_aside(seq, [payload], len(payload), zlib.crc32(payload), repr(e))
+                        log.error("ingest journal record %d does not decode (%s); kept in %s", seq, e, kept)
+                        continue
+                    yield Record(seq, batch)
             if pos < len(data):
                 if i != len(self._segments) - 1:
                     log.error(
@@ -294,26 +304,35 @@ class Journal:
     def quarantine(self, record: Record, reason: str) -> Path:
         """Keep ``record``, which could not be applied, as a one-record segment under ``failed/``
         (``read_segment`` reads it) with the reason beside it; return its path."""
+        chunks, size, crc = _framed(record.batch)
+        return self._keep_aside(record.seq, chunks, size, crc, reason)
+
+    def _keep_aside(
+        self, seq: int, chunks: Sequence[bytes | pa.Buffer], size: int, crc: int, reason: str
+    ) -> Path:
         failed = self.directory / "failed"
         failed.mkdir(exist_ok=True)
-        path = failed / f"{record.seq:020d}{_SUFFIX}"
-        chunks, size, crc = _framed(record.batch)
+        path = failed / f"{seq:020d}{_SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            _write_all(fd, [_HEADER.pack(_MAGIC, record.seq, size, crc), *chunks])
+            _write_all(fd, [_HEADER.pack(_MAGIC, seq, size, crc), *chunks])
             os.fsync(fd)
         finally:
             os.close(fd)
-        (failed / f"{record.seq:020d}.reason").write_text(reason + "\n")
+        (failed / f"{seq:020d}.reason").write_text(reason + "\n")
         _fsync_dir(failed)
         return path
 
     def quarantined(self) -> list[tuple[Path, Record]]:
         """The records kept under ``failed/`` by ``quarantine``, oldest first, each with its file.
-        A file holding no whole record (damaged) is left alone and logged."""
+        A file that cannot be read, or holds no single whole record, is left alone and logged."""
         kept: list[tuple[Path, Record]] = []
         for path in sorted((self.directory / "failed").glob(f"*{_SUFFIX}")):
-            records = read_segment(path)
+            try:
+                records = read_segment(path)
+            except (OSError, ValueError, pa.ArrowException) as e:
+                log.warning("cannot read %s (%s); left as it is", path, e)
+                continue
             if len(records) != 1:
                 log.warning("%s holds no single whole journal record; left as it is", path)
                 continue

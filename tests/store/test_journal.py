@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import time
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -374,6 +375,46 @@ def test_a_kept_aside_batch_is_applied_at_the_next_open_once_it_can_be(
         assert _count(reader, "SELECT count(*) FROM traces") == 2  # maintained like any commit
     finally:
         reader.close()
+
+
+def test_a_damaged_kept_aside_record_does_not_stop_the_store_opening(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    with DuckStoreWriter(db, LAZY) as writer:
+        writer.append(_batch(2, 1))
+    failed = journal_dir(db) / "failed"
+    failed.mkdir()
+    (failed / f"{7:020d}.seg").write_bytes(b"FLJ1 not a record")
+    record = Record(8, _batch(1, 2))
+    chunks = [bytes(c) for c in journal_mod.encode(record.batch)]
+    whole = b"".join(chunks)
+    payload = whole[:8] + b"\x01" * 8 + whole[16:]  # the spans stream's header broken; CRC-valid
+    header = journal_mod._HEADER.pack(journal_mod._MAGIC, 8, len(payload), zlib.crc32(payload))
+    (failed / f"{8:020d}.seg").write_bytes(header + payload)
+    with DuckStoreWriter(db, LAZY) as writer:
+        assert _count(writer.reader()) == 2
+    assert len(list(failed.glob("*.seg"))) == 2  # left for an operator to look at
+
+
+def test_a_record_that_does_not_decode_is_kept_aside_at_recovery(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j", None)
+    j.append([_batch(2, 1)])
+    j.close()
+    segment = _segments_of(tmp_path / "j")[0]
+    data = bytearray(segment.read_bytes())
+    start = journal_mod._HEADER.size
+    data[start + 8 : start + 16] = b"\x01" * 8  # the spans stream's header broken ...
+    _, seq, size, _ = journal_mod._HEADER.unpack_from(data, 0)
+    journal_mod._HEADER.pack_into(
+        data, 0, journal_mod._MAGIC, seq, size, zlib.crc32(data[start : start + size])
+    )
+    segment.write_bytes(bytes(data))  # ... and the checksum made to match
+    again = Journal(tmp_path / "j", j.id)
+    assert list(again.recover(0)) == []
+    assert again.append([_batch(1, 2)]) == [2]  # numbering continues past it
+    assert [p.name for p in sorted((tmp_path / "j" / "failed").iterdir())] == [
+        f"{1:020d}.reason",
+        f"{1:020d}.seg",
+    ]
 
 
 def test_the_unapplied_backlog_is_bounded(tmp_path: Path) -> None:
