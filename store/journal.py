@@ -96,7 +96,7 @@ def _framed(batch: IngestBatch) -> tuple[list[bytes | pa.Buffer], int, int]:
         payload, crc = batch.encoded
         return [payload], payload.size, crc
     chunks = encode(batch)
-    return chunks, sum(len(c) if isinstance(c, bytes) else c.size for c in chunks), checksum(chunks)
+    return chunks, sum(len(c) for c in chunks), checksum(chunks)
 
 
 def decode(payload: pa.Buffer, crc: int | None = None) -> IngestBatch:
@@ -128,8 +128,8 @@ def holds_records(db_path: Path) -> bool:
     return directory.is_dir() and any(p.suffix == _SUFFIX for p in directory.iterdir())
 
 
-def _records(data: bytes) -> Iterator[tuple[int, int, int]]:
-    """(sequence number, payload start, payload end) of each whole record at the start of
+def _records(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(sequence number, payload start, payload end, CRC-32) of each whole record at the start of
     ``data``, up to the first that is incomplete or fails its checksum."""
     pos = 0
     while pos + _HEADER.size <= len(data):
@@ -139,14 +139,14 @@ def _records(data: bytes) -> Iterator[tuple[int, int, int]]:
             return
         if zlib.crc32(memoryview(data)[start : start + size]) != crc:
             return
-        yield seq, start, start + size
+        yield seq, start, start + size, crc
         pos = start + size
 
 
 def read_segment(path: Path) -> list[Record]:
     """The whole records of one segment file (e.g. one kept under ``failed/``)."""
     data = path.read_bytes()
-    return [Record(seq, decode(pa.py_buffer(data[start:end]))) for seq, start, end in _records(data)]
+    return [Record(seq, decode(pa.py_buffer(data[start:end]))) for seq, start, end, _ in _records(data)]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -222,7 +222,7 @@ class Journal:
             path = self._segment(first)
             data = path.read_bytes()
             pos = 0
-            for seq, start, end in _records(data):
+            for seq, start, end, crc in _records(data):
                 pos = end
                 last = max(last, seq)
                 if seq > applied_seq:
@@ -232,7 +232,7 @@ class Journal:
                     except (ValueError, pa.ArrowException) as e:
                         # Its checksum holds, so it was written so (a fault of the writing
                         # process): keep it aside instead of refusing to open the store.
-                        kept = self._keep_aside(seq, [payload], len(payload), zlib.crc32(payload), repr(e))
+                        kept = self._keep_aside(seq, [payload], len(payload), crc, repr(e))
                         log.error("ingest journal record %d does not decode (%s); kept in %s", seq, e, kept)
                         continue
                     yield Record(seq, batch)

@@ -450,12 +450,9 @@ class DuckStoreWriter:
             return None
         if self._journal is None:
             return 0.0
-        items = 0
-        for job in self._queue:
-            if not job.seq or job.urgent:
-                return 0.0
-            items += job.items
-        if items >= self.config.apply_min_items:
+        if self._journaled_items >= self.config.apply_min_items:
+            return 0.0
+        if any(not job.seq or job.urgent for job in self._queue):
             return 0.0
         return self._queue[0].queued_at + self.config.apply_max_delay_s - time.monotonic()
 

@@ -26,6 +26,7 @@ try:
 except ImportError:  # not compiled (no C compiler at install time): pyarrow builds every column
     _columns = None
 
+_STRING = pa.string()
 _WIDTHS = {pa.int8(): 1, pa.int32(): 4, pa.int64(): 8}
 
 
@@ -33,7 +34,7 @@ def array(values: list[Any], type_: pa.DataType) -> pa.Array:
     """``pa.array(values, type_)``, through the packer where it can."""
     if _columns is not None:
         try:
-            if type_ == pa.string():
+            if type_ == _STRING:
                 validity, offsets, data, nulls = _columns.strings(values)
                 buffers = [_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)]
                 return pa.Array.from_buffers(type_, len(values), buffers, null_count=nulls)
