@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "eval": "eval",
     "export": "export",
+    "journal": "journal",
     "generate-samples": "generate",
 }
 

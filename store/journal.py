@@ -17,7 +17,9 @@ Layout (one directory beside the database, ``<db>.journal/``):
 - ``<first seq, 20 digits>.seg``: segments of records, appended in sequence order. A new segment
   starts past ``SEGMENT_BYTES``; a segment is deleted once every record in it is applied.
 - ``failed/``: records the writer could not apply, one per file (``quarantine``), each with a
-  ``.reason`` file; the next open tries them again (``quarantined``) and deletes each one applied.
+  ``.reason`` file; the next writable open of the store tries them again (``quarantined``) and
+  deletes each one applied. ``kept_aside`` lists them without opening anything
+  (``faultlens journal``).
 - Record: header ``<4sQQI`` (magic ``FLJ1``, sequence number, payload length, CRC-32 of the
   payload), then the payload: per table of ``TABLES``, its length (``<Q``, 0 for an empty table)
   and an Arrow IPC stream.
@@ -126,6 +128,63 @@ def holds_records(db_path: Path) -> bool:
     a clean close deletes (so, after a crash, or while a writer has it open)."""
     directory = journal_dir(db_path)
     return directory.is_dir() and any(p.suffix == _SUFFIX for p in directory.iterdir())
+
+
+def holds_kept_aside(db_path: Path) -> bool:
+    """Whether the journal of ``db_path`` keeps records under ``failed/`` (see ``quarantine``)."""
+    failed = journal_dir(db_path) / "failed"
+    return failed.is_dir() and any(p.suffix == _SUFFIX for p in failed.iterdir())
+
+
+@dataclass(frozen=True)
+class KeptAside:
+    """What ``kept_aside`` tells of one record under ``failed/``. ``spans``, ``logs`` and
+    ``metric_points`` are None when the file cannot be read back (``problem`` says why)."""
+
+    seq: int
+    path: Path
+    bytes: int
+    kept_at_ns: int  # the file's modification time
+    reason: str  # why it was kept aside (its ``.reason`` file), "" if that is missing
+    spans: int | None
+    logs: int | None
+    metric_points: int | None
+    problem: str | None = None
+
+
+def kept_aside(db_path: Path) -> list[KeptAside]:
+    """The records kept under ``failed/`` beside ``db_path``, oldest first. Reads files only: it
+    opens neither the journal nor the database, so it works while a server holds both."""
+    failed = journal_dir(db_path) / "failed"
+    if not failed.is_dir():
+        return []
+    out: list[KeptAside] = []
+    for path in sorted(failed.glob(f"*{_SUFFIX}")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # applied and deleted meanwhile
+            continue
+        reason_file = path.with_suffix(".reason")
+        try:
+            reason = reason_file.read_text(errors="replace").strip()
+        except FileNotFoundError:
+            reason = ""
+        seq = int(path.stem) if path.stem.isdigit() else 0
+        counts: tuple[int | None, int | None, int | None] = (None, None, None)
+        problem = None
+        try:
+            records = read_segment(path)
+        except (OSError, ValueError, pa.ArrowException) as e:
+            problem = f"cannot be read back: {e}"
+        else:
+            if len(records) == 1:
+                b = records[0].batch
+                seq = records[0].seq
+                counts = (b.spans.num_rows, b.logs.num_rows, b.metrics.num_rows)
+            else:
+                problem = "cannot be read back: it holds no single whole record"
+        out.append(KeptAside(seq, path, stat.st_size, stat.st_mtime_ns, reason, *counts, problem))
+    return out
 
 
 def _records(data: bytes) -> Iterator[tuple[int, int, int, int]]:

@@ -42,7 +42,7 @@ from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
 from store.database import cursor, open_database, read_meta, translate_errors, write_meta
 from store.errors import StoreBusy, StoreClosed, StoreError
-from store.journal import Journal, Record, holds_records, journal_dir
+from store.journal import Journal, Record, holds_kept_aside, holds_records, journal_dir
 from store.maintenance import NO_NEW_SPANS, run_maintenance, unmaintained_traces
 from store.reader import ConnectionReader
 
@@ -131,8 +131,9 @@ class DuckStoreWriter:
         self._log_closing = False
         self._thread = threading.Thread(target=self._run, name="faultlens-store-writer", daemon=True)
         self._log_thread: threading.Thread | None = None
-        if self.config.journal or holds_records(self.path):
-            # Also without the journal: what a stopped server acknowledged into it is applied.
+        if self.config.journal or holds_records(self.path) or holds_kept_aside(self.path):
+            # Also without the journal: what a stopped server acknowledged into it is applied,
+            # and what an earlier run kept aside is tried again.
             try:
                 self._open_journal()
             except BaseException:
