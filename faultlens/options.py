@@ -4,6 +4,7 @@ are built from ``analysis.options.SETTINGS``: one table drives the flags of ``an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -27,6 +28,29 @@ def db_option(f: F) -> F:
         show_envvar=True,
         type=click.Path(dir_okay=False),
         help="DuckDB store file.",
+    )(f)
+
+
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+
+
+def _memory_size(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check a DuckDB memory size (``2GB``, ``512MiB``) before anything opens the store."""
+    if value is not None and not _MEMORY_LIMIT.fullmatch(value.strip()):
+        raise click.BadParameter(f"{value!r} is not a size such as 512MB or 2GB", ctx=ctx, param=param)
+    return None if value is None else value.strip()
+
+
+def db_memory_limit_option(f: F) -> F:
+    return click.option(
+        "--db-memory-limit",
+        envvar="FAULTLENS_DB_MEMORY_LIMIT",
+        show_envvar=True,
+        default=None,
+        callback=_memory_size,
+        help="Cap on the store's DuckDB memory, e.g. 2GB (default: DuckDB's own, 80% of RAM). Table "
+        "blocks are evicted to stay under it; the primary-key index is not (~60 bytes per stored "
+        "span), and once it fills the cap, writes fail.",
     )(f)
 
 

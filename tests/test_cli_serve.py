@@ -125,3 +125,17 @@ def test_a_taken_port_or_held_store_is_a_clear_error(serve_process: ServeProcess
         assert res.returncode == 3, (args, res.stdout, res.stderr)
         assert "Traceback" not in res.stderr
         assert any(w in res.stderr for w in ("in use", "locked")), res.stderr
+
+
+def test_db_memory_limit_caps_the_stores_duckdb(tmp_path: Path) -> None:
+    db = tmp_path / "m.duckdb"
+    sp = start_serve(db, "--no-analysis", "--db-memory-limit", "300MB")
+    try:
+        # `sql` reads through serve's own DuckDB instance: the setting it reports is serve's.
+        assert sql_json(db, "select current_setting('memory_limit') as m") == [{"m": "286.1 MiB"}]
+    finally:
+        stop_serve(sp)
+    bad = run_cli("serve", "--db", str(tmp_path / "b.duckdb"), "--db-memory-limit", "lots")
+    assert bad.returncode == 2
+    assert "'lots' is not a size such as 512MB or 2GB" in bad.stderr
+    assert not (tmp_path / "b.duckdb").exists()  # refused before anything opened the store

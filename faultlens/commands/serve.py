@@ -13,7 +13,13 @@ import click
 from collector.config import ReceiverConfig, default_decode_workers
 from faultlens.app import AnalysisConfig, FaultlensServer, ServeConfig
 from faultlens.errors import cli_errors
-from faultlens.options import analysis_options, build_options, db_option, receiver_options
+from faultlens.options import (
+    analysis_options,
+    build_options,
+    db_memory_limit_option,
+    db_option,
+    receiver_options,
+)
 from store.config import StoreConfig
 
 
@@ -32,6 +38,7 @@ def build_server(
     shared_memory: bool = True,
     semantic_grounding: bool | None = None,
     journal: bool = True,
+    db_memory_limit: str | None = None,
 ) -> FaultlensServer:
     receivers = ReceiverConfig(
         host=host,
@@ -47,7 +54,7 @@ def build_server(
         ServeConfig(
             db=Path(db),
             receivers=receivers,
-            store=StoreConfig(threads=db_threads, journal=journal),
+            store=StoreConfig(threads=db_threads, journal=journal, memory_limit=db_memory_limit),
             analysis=AnalysisConfig(
                 enabled=analysis,
                 quiet_seconds=quiet_seconds,
@@ -112,6 +119,7 @@ def announce(server: FaultlensServer, db: str) -> None:
     help="DuckDB worker threads for the store. One keeps ingest cheapest: a parallel INSERT of "
     "small batches costs more CPU than it saves (bench/ingest.py).",
 )
+@db_memory_limit_option
 @click.option(
     "--decode-shared-memory/--decode-pipes",
     default=True,
@@ -143,6 +151,7 @@ def command(
     db_threads: int,
     decode_shared_memory: bool,
     journal: bool,
+    db_memory_limit: str | None,
     semantic_grounding: bool | None,
     verbose: bool,
 ) -> None:
@@ -171,6 +180,7 @@ def command(
             decode_shared_memory,
             semantic_grounding,
             journal=journal,
+            db_memory_limit=db_memory_limit,
         )
         server.start()
     try:

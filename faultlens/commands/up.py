@@ -11,7 +11,7 @@ from collector.config import default_decode_workers
 from dashboard.launcher import DashboardError, start_dashboard, wait_ready
 from faultlens.commands.serve import announce, build_server, wait_for_signal
 from faultlens.errors import CliError, cli_errors
-from faultlens.options import analysis_options, db_option, receiver_options
+from faultlens.options import analysis_options, db_memory_limit_option, db_option, receiver_options
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def _send_demo(endpoint: str, traces: int, rate: float | None) -> None:
 @click.option(
     "--quiet-seconds", default=2.0, show_default=True, type=float, help="Analyse a trace once idle this long."
 )
+@db_memory_limit_option
 @analysis_options
 def command(
     db: str,
@@ -46,6 +47,7 @@ def command(
     demo: bool,
     demo_traces: int,
     quiet_seconds: float,
+    db_memory_limit: str | None,
     semantic_grounding: bool | None,
 ) -> None:
     """Start the OTLP receivers, the incremental analysis and the dashboard (all on 127.0.0.1 by default).
@@ -67,6 +69,7 @@ def command(
             quiet_seconds,
             workers,
             semantic_grounding=semantic_grounding,
+            db_memory_limit=db_memory_limit,
         )
         server.start()
     dash = None
