@@ -9,10 +9,10 @@ Runs on the writer thread, off the acknowledgement path, in one transaction per 
 Every step reads whole touched traces, so its cost follows the size of what changed, not the store:
 no index finds a trace's spans, but a bound on their start times (``start_bound``) lets DuckDB skip
 the row groups of older spans by their min/max statistics instead of scanning every span's trace id
-(a pass over 160 traces of a 3-million-span store took ~280 ms without it). The log join reads the
-log records from ``LOG_CLOCK_SKEW_NS`` before that bound on, not every stored record's trace id
-(``bench/log_join.py``, 1,000 records a second: ~140 ms a pass over 3 million without it, ~20 ms
-with it, as over 300,000).
+(a pass over 160 traces of a 3-million-span store took ~280 ms without it). Log records are read
+from ``LOG_CLOCK_SKEW_NS`` before that bound on (``_recent_logs``), not by every stored record's
+trace id (``bench/log_join.py``, 1,000 records a second: the log reads of a pass over 3 million
+records took ~225 ms without it, ~58 ms with it, ~45 ms over 300,000).
 """
 
 from __future__ import annotations
@@ -107,6 +107,15 @@ def _starting(bound: int | None, column: str = "start_ns") -> str:
     return "TRUE" if bound is None else f"({column} >= {int(bound)} OR {column} IS NULL)"
 
 
+def _recent_logs(bound: int | None, column: str = "time_ns") -> str:
+    """SQL: the log records that may belong to spans starting at ``bound`` or later: stamped no
+    more than ``LOG_CLOCK_SKEW_NS`` before it, or not stamped. Lets DuckDB skip the row groups of
+    older records by their time statistics instead of scanning every record's trace id."""
+    if bound is None:
+        return "TRUE"
+    return f"({column} >= {max(0, int(bound) - LOG_CLOCK_SKEW_NS)} OR {column} <= 0 OR {column} IS NULL)"
+
+
 def _update_spans(con: duckdb.DuckDBPyConnection, updates: pa.Table, columns: Collection[str]) -> None:
     """Set ``columns`` of the spans whose ``rowid`` is in ``updates`` (column ``row``). Joining on
     rowid lets DuckDB prune to the row groups holding them instead of scanning every key."""
@@ -186,18 +195,11 @@ def join_log_content(con: duckdb.DuckDBPyConnection, bound: int | None = None) -
     the events after that)."""
     cols = ", ".join(f"l.{c}" for c in CONTENT_COLUMNS)
     any_content = " OR ".join(f"l.{c} IS NOT NULL" for c in CONTENT_COLUMNS)
-    # The spans read start at ``bound`` or later, and so do their events (less the clock skew):
-    # DuckDB skips the row groups of older records by their time statistics instead of scanning
-    # every record's trace id.
-    recent = (
-        "TRUE"
-        if bound is None
-        else f"(l.time_ns >= {max(0, int(bound) - LOG_CLOCK_SKEW_NS)} OR l.time_ns <= 0 OR l.time_ns IS NULL)"
-    )
     logs = con.execute(
         f"SELECT l.trace_id, l.span_id, {cols} FROM logs l "
         f"WHERE l.trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND l.span_id IS NOT NULL "
-        f"AND ({any_content}) AND {recent} ORDER BY l.trace_id, l.span_id, l.time_ns, l.log_id"
+        f"AND ({any_content}) AND {_recent_logs(bound, 'l.time_ns')} "
+        "ORDER BY l.trace_id, l.span_id, l.time_ns, l.log_id"
     ).fetchall()
     if not logs:
         return 0
@@ -304,7 +306,7 @@ agg AS (
 ),
 log_times AS (
     SELECT trace_id, max(ingested_ns) AS n FROM logs
-    WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) GROUP BY trace_id
+    WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND {{recent_logs}} GROUP BY trace_id
 )
 SELECT a.trace_id, r.span_id, r.name, r.service_name, a.services, a.agents, a.models,
     a.start_ns, a.end_ns, {_clamp("a.end_ns::HUGEINT - a.start_ns")}, a.span_count, a.error_count,
@@ -317,6 +319,10 @@ FROM agg a JOIN root r USING (trace_id) LEFT JOIN orphans o USING (trace_id)
 
 def upsert_traces(con: duckdb.DuckDBPyConnection, bound: int | None = None) -> None:
     """Recompute the ``traces`` row of every touched trace that has spans (delete + insert: an
-    upsert without ON CONFLICT, see ``store.ingest``). ``bound``: see ``start_bound``."""
+    upsert without ON CONFLICT, see ``store.ingest``). ``bound``: see ``start_bound``; its
+    ``last_ingested_ns`` counts the log records ``join_log_content`` reads (the others cannot
+    change the trace's content)."""
     con.execute(f"DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED})")
-    con.execute(_UPSERT_TRACES.replace("{bound}", _starting(bound)))
+    con.execute(
+        _UPSERT_TRACES.replace("{bound}", _starting(bound)).replace("{recent_logs}", _recent_logs(bound))
+    )
