@@ -15,7 +15,7 @@ from store.config import StoreConfig
 from store.ingest import conform_batch
 from store.writer import DuckStoreWriter
 from tests.conftest import run_cli, start_serve, stop_serve
-from tests.store.conftest import span_rows
+from tests.store.conftest import disk_full_for_batches_of, span_rows
 from tests.test_cli_serve import sql_json
 
 LAZY = StoreConfig(journal=True, apply_min_items=1_000_000, apply_max_delay_s=1.0)
@@ -28,17 +28,8 @@ def _batch(n: int, trace: int) -> IngestBatch:
 def _store_with_a_kept_batch(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A store holding 4 spans, and a 3-span batch that was acknowledged but kept aside: the disk
     was full (simulated) when the writer applied it."""
-    real = ingest_mod.insert_group
-
-    def disk_full_for_three_span_batches(
-        con: object, batches: list[IngestBatch], *a: object, **k: object
-    ) -> object:
-        if any(b.spans.num_rows == 3 for b in batches):
-            raise duckdb.IOException("could not write: no space left on device (simulated)")
-        return real(con, batches, *a, **k)  # type: ignore[arg-type]
-
     with monkeypatch.context() as m:
-        m.setattr(ingest_mod, "insert_group", disk_full_for_three_span_batches)
+        m.setattr(ingest_mod, "insert_group", disk_full_for_batches_of(3))
         with DuckStoreWriter(db, LAZY) as writer:
             writer.append(_batch(3, 1))
             writer.append(_batch(4, 2))

@@ -4,10 +4,11 @@ to turn OTLP/JSON fixture requests into ``IngestBatch``es through the real decod
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -44,6 +45,21 @@ def decode_request(signal: str, body: dict[str, Any]) -> IngestBatch:
 def load_fixture(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
     return data
+
+
+def disk_full_for_batches_of(spans: int) -> Callable[..., Any]:
+    """A stand-in for ``store.ingest.insert_group`` (to monkeypatch) that fails like a full disk
+    for any group holding a batch of ``spans`` spans, and inserts the others."""
+    from store import ingest
+
+    real = ingest.insert_group
+
+    def insert_group(con: object, batches: list[IngestBatch], *a: object, **k: object) -> object:
+        if any(b.spans.num_rows == spans for b in batches):
+            raise duckdb.IOException("could not write: no space left on device (simulated)")
+        return real(con, batches, *a, **k)  # type: ignore[arg-type]
+
+    return insert_group
 
 
 def fixture_names() -> list[str]:

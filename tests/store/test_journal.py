@@ -13,7 +13,6 @@ import time
 import zlib
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
@@ -27,7 +26,7 @@ from store.ingest import conform_batch
 from store.journal import Journal, Record, holds_records, journal_dir, read_segment
 from store.reader import ConnectionReader, open_reader
 from store.writer import DuckStoreWriter
-from tests.store.conftest import span_rows
+from tests.store.conftest import disk_full_for_batches_of, span_rows
 from tests.store.store_proc import spawn
 
 #: Apply only when asked (a read, sync, close): batches stay journaled in between.
@@ -347,15 +346,7 @@ def test_a_kept_aside_batch_is_applied_at_the_next_open_once_it_can_be(
 ) -> None:
     db = tmp_path / "s.duckdb"
     real = ingest_mod.insert_group
-
-    def disk_full_for_three_span_batches(
-        con: object, batches: list[IngestBatch], *a: object, **k: object
-    ) -> object:
-        if any(b.spans.num_rows == 3 for b in batches):
-            raise duckdb.IOException("could not write: no space left on device (simulated)")
-        return real(con, batches, *a, **k)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(ingest_mod, "insert_group", disk_full_for_three_span_batches)
+    monkeypatch.setattr(ingest_mod, "insert_group", disk_full_for_batches_of(3))
     with DuckStoreWriter(db, LAZY) as writer:
         writer.append(_batch(3, 1))
         writer.append(_batch(4, 2))
