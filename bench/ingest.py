@@ -11,7 +11,10 @@ decoding, decode workers fed through pipes or through shared memory, and DuckDB'
 Figures from one run on one machine are comparable with each other, not across machines.
 
     python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http] [--analysis]
-                           [--configs 1/shared-memory/1/no-journal,1/shared-memory/1/journal]
+                           [--configs 1/shared-memory/1/no-journal,1/shared-memory/1/journal] [--repeat 1]
+
+The machine's load moves within minutes: `--repeat N` runs N rounds of every set-up, interleaved,
+and shows the median of each figure with every round's queryable spans/s.
 
 The default set-ups use serve's default number of decode workers (one core fewer than the
 machine has: 1 here on 2 cores).
@@ -26,6 +29,7 @@ import os
 import queue
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -274,6 +278,43 @@ def _threads(value: str) -> int | None:
     return None if value == "default" else int(value)  # None: DuckDB's default (one per core)
 
 
+Config = tuple[str, int, int | None, str, bool]  # protocol, decode workers, DuckDB threads, hand-off, journal
+#: acked spans/s, queryable spans/s, bytes/span, peak RSS MB, CPU us/span: server, settled, workers, client
+Row = tuple[float, float, float, float, float, float, float, float]
+
+
+def run_once(config: Config, bodies: list[bytes], total: int, inflight: int, analysis: bool) -> Row:
+    """Send ``bodies`` (``total`` spans) to a fresh ``serve`` set up as ``config``; measure one row."""
+    protocol, workers, threads, handoff, journal = config
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.duckdb"
+        proc, gport, hport = start_server(db, workers, threads, handoff, analysis, journal)
+        try:
+            main0, workers0 = server_cpu(proc.pid)
+            client0 = time.process_time()
+            t_start = time.perf_counter()
+            ack = send_all(protocol, gport if protocol == "grpc" else hport, bodies, inflight)
+            client1 = time.process_time()
+            queryable = wait_queryable(db, total, t_start)
+            main1, workers1 = server_cpu(proc.pid)
+            settled = settled_cpu(proc.pid)
+            rss = peak_rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
+    return (
+        total / ack,
+        total / queryable,
+        size / total,
+        rss,
+        (main1 - main0) / total * 1e6,
+        (settled - main0) / total * 1e6,
+        (workers1 - workers0) / total * 1e6,
+        (client1 - client0) / total * 1e6,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=120)
@@ -292,7 +333,15 @@ def main() -> None:
         "(HANDOFF: shared-memory or pipes; DB_THREADS: a number, or 'default' for DuckDB's own; "
         "JOURNAL: journal (the default) or no-journal)",
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of every set-up, interleaved; the table shows each figure's median",
+    )
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     rng = random.Random(7)
     bodies = [make_request(rng, args.batch, i) for i in range(args.requests)]
     total = args.requests * args.batch
@@ -301,40 +350,23 @@ def main() -> None:
         f"{args.requests} requests x {args.batch} spans = {total} spans, {avg:.0f} B/span of OTLP protobuf, "
         f"{args.inflight} in flight, analysis {'on' if args.analysis else 'off'}"
     )
-    Config = tuple[str, int, int | None, str, bool]
-    results: dict[Config, tuple[float, ...]] = {}
     configs: list[Config] = []
     for spec in args.configs.split(","):
         w, h, t, *j = spec.split("/")
         journal = (j or ["journal"])[0] != "no-journal"
         configs += [(p, int(w), _threads(t), h, journal) for p in args.protocols.split(",")]
-    for protocol, workers, threads, handoff, journal in configs:
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "bench.duckdb"
-            proc, gport, hport = start_server(db, workers, threads, handoff, args.analysis, journal)
-            try:
-                main0, workers0 = server_cpu(proc.pid)
-                client0 = time.process_time()
-                t_start = time.perf_counter()
-                ack = send_all(protocol, gport if protocol == "grpc" else hport, bodies, args.inflight)
-                client1 = time.process_time()
-                queryable = wait_queryable(db, total, t_start)
-                main1, workers1 = server_cpu(proc.pid)
-                settled = settled_cpu(proc.pid)
-                rss = peak_rss_mb(proc.pid)
-            finally:
-                proc.terminate()
-                proc.wait(60)
-            size = sum(p.stat().st_size for p in Path(tmp).glob("bench.duckdb*") if p.is_file())
-            results[(protocol, workers, threads, handoff, journal)] = (
-                total / ack,
-                total / queryable,
-                size / total,
-                rss,
-                (main1 - main0) / total * 1e6,
-                (settled - main0) / total * 1e6,
-                (workers1 - workers0) / total * 1e6,
-                (client1 - client0) / total * 1e6,
+    # Rounds interleave the set-ups, so that each meets the machine's load of the same minutes.
+    runs: dict[Config, list[Row]] = {c: [] for c in configs}
+    for _ in range(args.repeat):
+        for config in configs:
+            runs[config].append(run_once(config, bodies, total, args.inflight, args.analysis))
+    results = {c: tuple(map(statistics.median, zip(*rows, strict=True))) for c, rows in runs.items()}
+    if args.repeat > 1:
+        print(f"medians of {args.repeat} interleaved rounds; queryable spans/s of each round:")
+        for (protocol, workers, threads, handoff, journal), rows in runs.items():
+            print(
+                f"  {protocol}, {workers} decode workers ({handoff}), db threads {threads or 'default'}, "
+                f"{'journal' if journal else 'no journal'}: " + ", ".join(f"{r[1]:,.0f}" for r in rows)
             )
     print(
         f"{'protocol':<8} {'decode workers':>14} {'hand-off':>13} {'db threads':>10} {'journal':>7} "
