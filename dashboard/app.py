@@ -19,6 +19,7 @@ from dashboard.data.pricing import PricingError, load_pricing
 from dashboard.render.safe import md_escape
 from dashboard.settings import DashboardSettings, SettingsError
 from store.errors import StoreError
+from store.journal import kept_aside_files
 from store.reader import open_reader
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -60,6 +61,7 @@ def main() -> None:
             VIEWS / "findings.py", title="Findings", icon=":material/report:", url_path="findings"
         ),
     }
+    _warn_kept_aside(Path(settings.db_path))
     ctx = Context(settings=settings, reader=reader, prices=prices, pages=pages)
     nav = st.navigation(list(pages.values()), position="top")
     try:
@@ -69,6 +71,20 @@ def main() -> None:
         st.error(f"Store error: {md_escape(e)}")
     finally:
         reader.close()
+
+
+def _warn_kept_aside(db: Path) -> None:
+    """Acknowledged batches the store refused (a full disk, say) are in no page: say so."""
+    kept = len(kept_aside_files(db))
+    if kept:
+        batches = f"{kept} acknowledged batch{'es' if kept != 1 else ''}"
+        st.warning(
+            f"{batches} could not be written to the store and {'are' if kept != 1 else 'is'} kept "
+            "aside: missing from these pages until applied. `faultlens journal` lists them with the "
+            "reason; the store tries them again when it is next opened to write (a `faultlens serve` "
+            "restart, or `faultlens journal --retry`).",
+            icon=":material/warning:",
+        )
 
 
 if __name__ == "__main__":  # streamlit runs this file as __main__; importing it does nothing

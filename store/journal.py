@@ -130,10 +130,16 @@ def holds_records(db_path: Path) -> bool:
     return directory.is_dir() and any(p.suffix == _SUFFIX for p in directory.iterdir())
 
 
-def holds_kept_aside(db_path: Path) -> bool:
-    """Whether the journal of ``db_path`` keeps records under ``failed/`` (see ``quarantine``)."""
+def kept_aside_files(db_path: Path) -> list[Path]:
+    """The files of the records the journal of ``db_path`` keeps under ``failed/`` (see
+    ``quarantine``), oldest first, without reading them."""
     failed = journal_dir(db_path) / "failed"
-    return failed.is_dir() and any(p.suffix == _SUFFIX for p in failed.iterdir())
+    return sorted(failed.glob(f"*{_SUFFIX}")) if failed.is_dir() else []
+
+
+def holds_kept_aside(db_path: Path) -> bool:
+    """Whether the journal of ``db_path`` keeps records under ``failed/``."""
+    return bool(kept_aside_files(db_path))
 
 
 @dataclass(frozen=True)
@@ -155,11 +161,8 @@ class KeptAside:
 def kept_aside(db_path: Path) -> list[KeptAside]:
     """The records kept under ``failed/`` beside ``db_path``, oldest first. Reads files only: it
     opens neither the journal nor the database, so it works while a server holds both."""
-    failed = journal_dir(db_path) / "failed"
-    if not failed.is_dir():
-        return []
     out: list[KeptAside] = []
-    for path in sorted(failed.glob(f"*{_SUFFIX}")):
+    for path in kept_aside_files(db_path):
         try:
             stat = path.stat()
         except FileNotFoundError:  # applied and deleted meanwhile

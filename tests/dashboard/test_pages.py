@@ -167,3 +167,19 @@ def test_empty_and_missing_store(app_for: App, tmp_path: Path) -> None:
     assert any("No traces" in i.value for i in at.info)
     at = app_for(tmp_path / "nope.duckdb", None)
     assert any("Cannot read the store" in e.value for e in at.error)
+
+
+def test_batches_kept_aside_are_announced_on_every_page(app_for: App, tmp_path: Path) -> None:
+    db = build_store(tmp_path / "faultlens.duckdb")
+    assert not _ok(app_for(db, None)).warning
+    failed = tmp_path / "faultlens.duckdb.journal" / "failed"
+    failed.mkdir(parents=True)
+    for seq in (3, 9):  # only counted: the page does not read them
+        (failed / f"{seq:020d}.seg").write_bytes(b"FLJ1")
+    for page in ("traces", "findings", None):
+        at = app_for(db, page)
+        if page is not None:
+            at.run()
+        (warning,) = _ok(at).warning
+        assert "2 acknowledged batches could not be written" in warning.value
+        assert "faultlens journal" in warning.value
