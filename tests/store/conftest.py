@@ -20,7 +20,7 @@ from collector.decode import (
     parse_metrics,
     parse_traces,
 )
-from store import schema
+from store import ingest, schema
 from store.api import IngestBatch, StoreReader, WriteResult
 from store.config import StoreConfig
 from store.query_server import QueryServer
@@ -50,8 +50,6 @@ def load_fixture(name: str) -> dict[str, Any]:
 def disk_full_for_batches_of(spans: int) -> Callable[..., Any]:
     """A stand-in for ``store.ingest.insert_group`` (to monkeypatch) that fails like a full disk
     for any group holding a batch of ``spans`` spans, and inserts the others."""
-    from store import ingest
-
     real = ingest.insert_group
 
     def insert_group(con: object, batches: list[IngestBatch], *a: object, **k: object) -> object:
