@@ -133,8 +133,23 @@ def holds_records(db_path: Path) -> bool:
 def kept_aside_files(db_path: Path) -> list[Path]:
     """The files of the records the journal of ``db_path`` keeps under ``failed/`` (see
     ``quarantine``), oldest first, without reading them."""
-    failed = journal_dir(db_path) / "failed"
+    return _kept_files(journal_dir(db_path))
+
+
+def _kept_files(directory: Path) -> list[Path]:
+    failed = directory / "failed"
     return sorted(failed.glob(f"*{_SUFFIX}")) if failed.is_dir() else []
+
+
+def _read_kept(path: Path) -> tuple[Record | None, str | None]:
+    """The one record a file under ``failed/`` holds, or None and why it cannot be read back."""
+    try:
+        records = read_segment(path)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        return None, f"cannot be read back: {e}"
+    if len(records) != 1:
+        return None, "cannot be read back: it holds no single whole record"
+    return records[0], None
 
 
 def holds_kept_aside(db_path: Path) -> bool:
@@ -174,18 +189,10 @@ def kept_aside(db_path: Path) -> list[KeptAside]:
             reason = ""
         seq = int(path.stem) if path.stem.isdigit() else 0
         counts: tuple[int | None, int | None, int | None] = (None, None, None)
-        problem = None
-        try:
-            records = read_segment(path)
-        except (OSError, ValueError, pa.ArrowException) as e:
-            problem = f"cannot be read back: {e}"
-        else:
-            if len(records) == 1:
-                b = records[0].batch
-                seq = records[0].seq
-                counts = (b.spans.num_rows, b.logs.num_rows, b.metrics.num_rows)
-            else:
-                problem = "cannot be read back: it holds no single whole record"
+        record, problem = _read_kept(path)
+        if record is not None:
+            b = record.batch
+            seq, counts = record.seq, (b.spans.num_rows, b.logs.num_rows, b.metrics.num_rows)
         out.append(KeptAside(seq, path, stat.st_size, stat.st_mtime_ns, reason, *counts, problem))
     return out
 
@@ -389,16 +396,12 @@ class Journal:
         """The records kept under ``failed/`` by ``quarantine``, oldest first, each with its file.
         A file that cannot be read, or holds no single whole record, is left alone and logged."""
         kept: list[tuple[Path, Record]] = []
-        for path in sorted((self.directory / "failed").glob(f"*{_SUFFIX}")):
-            try:
-                records = read_segment(path)
-            except (OSError, ValueError, pa.ArrowException) as e:
-                log.warning("cannot read %s (%s); left as it is", path, e)
+        for path in _kept_files(self.directory):
+            record, problem = _read_kept(path)
+            if record is None:
+                log.warning("%s %s; left as it is", path, problem)
                 continue
-            if len(records) != 1:
-                log.warning("%s holds no single whole journal record; left as it is", path)
-                continue
-            kept.append((path, records[0]))
+            kept.append((path, record))
         return kept
 
     def forget_quarantined(self, path: Path) -> None:
