@@ -1,7 +1,9 @@
 """Store benchmark: DuckDB insert throughput of realistic GenAI span rows, the dedup strategy the
-store uses (primary key + plain INSERT) against the alternative (no key, anti-join + DISTINCT
-ON), the writer end to end (queue, group commit, maintenance), bytes per span on disk, and the cost of
-DuckDB's automatic checkpoints at its default WAL threshold against the writer's.
+store uses (the writer's span key hashes + plain INSERT, ``store.span_keys``) against the
+alternatives (DuckDB's primary key, with a plain INSERT redone when it refuses a row or with
+INSERT OR IGNORE; no key and an anti-join + DISTINCT ON), the writer end to end (queue, group
+commit, maintenance), bytes per span on disk, and the cost of DuckDB's automatic checkpoints at
+its default WAL threshold against the writer's.
 
 Figures from one run on one machine are comparable with each other (the ratios), not across
 machines. Nothing here is asserted.
@@ -33,7 +35,8 @@ from store import schema  # noqa: E402
 from store.api import IngestBatch  # noqa: E402
 from store.config import StoreConfig  # noqa: E402
 from store.database import open_database  # noqa: E402
-from store.ingest import conform_batch, insert_group, positional_tables  # noqa: E402
+from store.ingest import conform_batch, insert_group, insert_plain, positional_tables  # noqa: E402
+from store.span_keys import SpanKeys  # noqa: E402
 from store.writer import DuckStoreWriter  # noqa: E402
 
 SPANS_PER_TRACE = 32
@@ -112,33 +115,46 @@ def make_batches(rows: int, size: int) -> list[pa.Table]:
     return [make_spans(rng, min(size, rows - i), i) for i in range(0, rows, size)]
 
 
-STRATEGIES = ("store: pk + plain INSERT", "pk + INSERT OR IGNORE", "no key + anti-join")
+STRATEGIES = (
+    "store: key hashes + plain INSERT",
+    "primary key + plain INSERT",
+    "pk + INSERT OR IGNORE",
+    "no key + anti-join",
+)
 
 
 def _open_strategy(path: Path, strategy: str) -> duckdb.DuckDBPyConnection:
-    if strategy == "no key + anti-join":
-        con = duckdb.connect(str(path), config={"enable_external_access": False})
-        ddl = schema.create_table_sql(schema.SPAN_ROWS_TABLE, schema.SPAN_ROWS, ("trace_id", "span_id"))
-        con.execute(ddl.replace(",\n  PRIMARY KEY (trace_id, span_id)", ""))
-        return con
-    return open_database(path)
+    if strategy.startswith("store"):
+        return open_database(path)
+    con = duckdb.connect(str(path), config={"enable_external_access": False})
+    key = None if strategy.startswith("no key") else ("trace_id", "span_id")
+    con.execute(schema.create_table_sql(schema.SPAN_ROWS_TABLE, schema.SPAN_ROWS, key))
+    return con
 
 
-def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, positional: frozenset[str]) -> None:
-    """One batch by ``strategy``; ``positional`` is ``positional_tables(con)``, looked up once per
-    open as the writer does."""
+def _insert(
+    con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, positional: frozenset[str], keys: SpanKeys
+) -> None:
+    """One batch by ``strategy``; ``positional`` is ``positional_tables(con)`` and ``keys`` the
+    stored span keys, each looked up once per open as the writer does."""
     cols = ", ".join(schema.SPAN_ROWS.names)
     rows = schema.SPAN_ROWS_TABLE
     b = conform_batch(IngestBatch(spans=b)).spans
     con.execute("BEGIN TRANSACTION")
-    if strategy == "store: pk + plain INSERT":
-        group = [IngestBatch(spans=b)]
+    if strategy.startswith("store"):
+        insert_group(con, [IngestBatch(spans=b)], time.time_ns(), check_stored=False, span_keys=keys)
+    elif strategy == "primary key + plain INSERT":  # the store's way until schema version 3
         try:
-            insert_group(con, group, time.time_ns(), check_stored=False, positional=positional)
-        except duckdb.ConstraintException:  # the writer's redo path for stored duplicates
+            insert_plain(con, "spans", b)
+        except duckdb.ConstraintException:  # redo without the stored keys
             con.execute("ROLLBACK")
             con.execute("BEGIN TRANSACTION")
-            insert_group(con, group, time.time_ns(), check_stored=True, positional=positional)
+            con.register("_in", b)
+            con.execute(
+                f"INSERT INTO {rows} ({cols}) SELECT {cols} FROM _in b WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {rows} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
+            )
+            con.unregister("_in")
     else:
         con.register("_in", b)
         if strategy == "pk + INSERT OR IGNORE":
@@ -151,6 +167,7 @@ def _insert(con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, position
             )
         con.unregister("_in")
     con.execute("COMMIT")
+    keys.commit()
 
 
 def _preload(con: duckdb.DuckDBPyConnection, rows: int) -> None:
@@ -177,14 +194,15 @@ def bench_dedup(tmp: Path, size: int, stored: int, repeats: int) -> dict[str, tu
         con = _open_strategy(path, strategy)
         try:
             _preload(con, stored)
-            positional = positional_tables(con)
+            positional = positional_tables(con) if strategy.startswith("store") else frozenset()
+            keys = SpanKeys.load(con, schema.SPAN_ROWS_TABLE)
             times = []
             for b in batches:
                 t = time.perf_counter()
-                _insert(con, strategy, b, positional)
+                _insert(con, strategy, b, positional, keys)
                 times.append(time.perf_counter() - t)
             t = time.perf_counter()
-            _insert(con, strategy, batches[0], positional)
+            _insert(con, strategy, batches[0], positional, keys)
             replay = time.perf_counter() - t
         finally:
             con.close()
@@ -269,12 +287,14 @@ def bench_checkpoint(tmp: Path, batches: list[pa.Table], threshold: str) -> tupl
     con.execute(f"SET checkpoint_threshold = '{threshold}'")
     rows = sum(b.num_rows for b in batches)
     positional = positional_tables(con)
+    keys = SpanKeys()
     t = time.perf_counter()
     for i in range(0, len(batches), 8):
         con.execute("BEGIN TRANSACTION")
         group = [conform_batch(IngestBatch(spans=b)) for b in batches[i : i + 8]]
-        insert_group(con, group, T0, check_stored=False, positional=positional)
+        insert_group(con, group, T0, check_stored=False, span_keys=keys, positional=positional)
         con.execute("COMMIT")
+        keys.commit()
     committed = time.perf_counter() - t
     con.execute("CHECKPOINT")
     total = time.perf_counter() - t

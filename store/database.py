@@ -53,10 +53,23 @@ def _store_span_text_once(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} ADD COLUMN attributes_in_columns INTEGER")
 
 
+def _drop_span_primary_key(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3: ``span_rows`` without its primary key, whose index DuckDB keeps resident (the
+    writer checks span keys itself, ``store.span_keys``). DuckDB cannot drop a primary key, so the
+    table is copied (columns in their stored order) and replaced; the ``spans`` view over it is
+    dropped here and created again after migrating."""
+    rows = schema.SPAN_ROWS_TABLE
+    con.execute("DROP VIEW IF EXISTS spans")
+    con.execute(f"CREATE TABLE {rows}_v3 AS SELECT * FROM {rows}")
+    con.execute(f"DROP TABLE {rows}")
+    con.execute(f"ALTER TABLE {rows}_v3 RENAME TO {rows}")
+
+
 #: Migrations to versions 2 .. ``schema.SCHEMA_VERSION``, ascending. A fresh file skips them all.
 #: The views (``spans``) are created afresh after migrating, on every writable open.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "store each span text once: spans is a view over span_rows", _store_span_text_once),
+    Migration(3, "span_rows without a primary key: the writer checks span keys", _drop_span_primary_key),
 )
 
 
@@ -203,7 +216,9 @@ def ensure_schema(
     try:
         if before is None:
             for name, table_schema, key in schema.TABLES:
-                con.execute(schema.create_table_sql(*schema.stored(name, table_schema), key))
+                con.execute(
+                    schema.create_table_sql(*schema.stored(name, table_schema), schema.primary_key(name, key))
+                )
             for ddl in _INTERNAL_DDL:
                 con.execute(ddl)
         elif before != target_version:

@@ -1,20 +1,29 @@
 """Batch preparation (caller side) and idempotent inserts (writer thread side).
 
-Dedup strategy (measured in ``bench/store_insert.py``): every table keeps its primary key, and a group
-commit inserts each table with ONE plain ``INSERT``, after dropping the group's internal duplicates
-in Arrow (the earliest job's row wins). The key's ART index rejects a row that is already stored
-(``duckdb.ConstraintException``); only then does the writer redo the group with ``check_stored``,
-which filters stored keys with one scan. Duplicates of stored rows are rare (lost acks), and both
-DuckDB alternatives cost a scan of the whole table on EVERY statement in DuckDB 2.0:
-``INSERT OR IGNORE`` (planned as a MERGE) and a NOT EXISTS anti-join.
+Dedup strategy (measured in ``bench/store_insert.py``): a group commit inserts each table with ONE
+plain ``INSERT``, after dropping the group's internal duplicates in Arrow (the earliest job's row
+wins) and the rows whose key is stored already:
+- ``spans`` (``schema.KEYS_CHECKED_BY_WRITER``): the writer's ``store.span_keys.SpanKeys`` says
+  which rows may be stored; only those are looked up in the table (first among the stored spans of
+  their start times, whose row groups DuckDB finds by their statistics, then, for any not found
+  there, in all of them).
+- the other tables keep DuckDB's primary key: its index rejects a row that is already stored
+  (``duckdb.ConstraintException``); only then does the writer redo the group with
+  ``check_stored``, which filters stored keys with one scan.
+Duplicates of stored rows are rare (lost acknowledgements), and both DuckDB alternatives cost a
+scan of the whole table on EVERY statement in DuckDB 2.0: ``INSERT OR IGNORE`` (planned as a MERGE)
+and a NOT EXISTS anti-join.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.acero  # Table.group_by imports it on first use: ~40 ms of the first group
 import pyarrow.compute as pc
@@ -25,6 +34,7 @@ from store.api import IngestBatch, WriteResult
 from store.database import unregister_quietly
 from store.errors import StoreError
 from store.maintenance import NO_NEW_SPANS
+from store.span_keys import SpanKeys, hashes, sorted_unique
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +188,9 @@ def insert_plain(
     con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, *, positional: bool = False
 ) -> int:
     """Plain ``INSERT`` of ``table`` into the table that stores ``name`` (inside the caller's
-    transaction); a key that is already stored raises ``duckdb.ConstraintException`` and aborts the
-    transaction. ``positional``: ``table`` is conformed and ``name`` is in ``positional_tables``."""
+    transaction); in a table with a primary key, a key that is already stored raises
+    ``duckdb.ConstraintException`` and aborts the transaction. ``positional``: ``table`` is
+    conformed and ``name`` is in ``positional_tables``."""
     if table.num_rows == 0:
         return 0
     target = _STORED[name][0]
@@ -206,20 +217,66 @@ def _first_occurrences(keys: pa.Table) -> pa.Array | None:
     return pc.take(rows, pc.sort_indices(rows)).combine_chunks()
 
 
-def _stored_rows(con: duckdb.DuckDBPyConnection, name: str, keys: pa.Table) -> pa.Array:
-    """Row numbers of ``keys`` whose key is already stored in ``name`` (one scan of its key columns)."""
+def _stored_rows(con: duckdb.DuckDBPyConnection, name: str, keys: pa.Table, where: str = "TRUE") -> pa.Array:
+    """Row numbers of ``keys`` whose key is already stored in ``name`` among its rows that match
+    ``where`` (SQL; all of them by default: one scan of its key columns)."""
     key = _KEYS[name]
-    numbered = keys.append_column("_row", pa.array(range(keys.num_rows), pa.int64()))
-    on = " AND ".join(f"s.{k} = k.{k}" for k in key)
+    numbered = keys.select(list(key)).append_column("_row", pa.array(range(keys.num_rows), pa.int64()))
     table = _STORED[name][0]
     con.register("_faultlens_keys", numbered)
     try:
         rows = con.execute(
-            f"SELECT k._row FROM _faultlens_keys k WHERE EXISTS (SELECT 1 FROM {table} s WHERE {on})"
+            f"SELECT k._row FROM _faultlens_keys k SEMI JOIN (SELECT {', '.join(key)} FROM {table} "
+            f"WHERE {where}) s USING ({', '.join(key)})"
         ).fetchall()
     finally:
         unregister_quietly(con, "_faultlens_keys")
-    return pa.array([r[0] for r in rows], pa.int64())
+    return pa.array(sorted(r[0] for r in rows), pa.int64())
+
+
+def _stored_spans(con: duckdb.DuckDBPyConnection, spans: pa.Table) -> npt.NDArray[np.intp]:
+    """Row numbers of ``spans`` (key and ``start_ns`` columns) whose key is stored already. A
+    duplicate is nearly always the same span sent again, with the same start time: those are
+    looked up among the stored spans of those start times first; the rest in the whole table."""
+    starts = spans.column("start_ns")
+    found = np.zeros(spans.num_rows, dtype=np.bool_)
+    lo, hi = pc.min(starts).as_py(), pc.max(starts).as_py()
+    if lo is not None:
+        near = _stored_rows(con, "spans", spans, f"start_ns BETWEEN {int(lo)} AND {int(hi)}")
+        found[near.to_numpy()] = True
+    rest = np.flatnonzero(~found)
+    if len(rest):
+        found[rest[_stored_rows(con, "spans", spans.take(rest)).to_numpy()]] = True
+    return np.flatnonzero(found)
+
+
+def _drop_rows(tables: Sequence[pa.Table | pa.Array], rows: npt.NDArray[np.intp], n: int) -> list[Any]:
+    """``tables`` (of ``n`` rows each) without the row numbers ``rows``."""
+    keep = np.ones(n, dtype=np.bool_)
+    keep[rows] = False
+    mask = pa.array(keep)
+    return [t.filter(mask) for t in tables]
+
+
+def _new_spans(
+    con: duckdb.DuckDBPyConnection, spans: pa.Table, job: pa.Array, span_keys: SpanKeys
+) -> tuple[pa.Table, pa.Array]:
+    """``spans`` and their ``job`` numbers without the group's internal duplicates (the earliest
+    row wins) and without the spans stored already; their key hashes are staged in ``span_keys``
+    for the commit."""
+    h = hashes(spans)
+    if len(sorted_unique(h)) < len(h):  # equal hashes: compare the keys themselves
+        keep = _first_occurrences(spans.select(list(_KEYS["spans"])))
+        if keep is not None:
+            spans, job, h = spans.take(keep), job.take(keep), h[keep.to_numpy()]
+    maybe = np.flatnonzero(span_keys.maybe_stored(h))
+    if len(maybe):
+        stored = maybe[_stored_spans(con, spans.select([*_KEYS["spans"], "start_ns"]).take(maybe))]
+        if len(stored):
+            spans, job = _drop_rows((spans, job), stored, len(h))
+            h = np.delete(h, stored)
+    span_keys.stage(h)
+    return spans, job
 
 
 def _insert_table(
@@ -229,26 +286,32 @@ def _insert_table(
     *,
     check_stored: bool,
     positional: bool = False,
+    span_keys: SpanKeys | None = None,
 ) -> list[int]:
     """Insert the ``tables`` of one group's jobs into ``name`` with ONE statement; return the new
-    rows per job. Duplicates inside the group are dropped first (the earliest job's row wins);
-    with ``check_stored`` rows whose key is already stored are dropped too (a scan of the table's
-    key columns), otherwise such a row raises ``duckdb.ConstraintException``."""
+    rows per job. Duplicates inside the group are dropped first (the earliest job's row wins),
+    and so are rows whose key is stored: for ``spans``, those ``span_keys`` finds (it is required
+    there); for the other tables, with ``check_stored``, by a scan of the table's key columns
+    (otherwise such a row raises ``duckdb.ConstraintException``)."""
     counts = [0] * len(tables)
     parts = [(i, t) for i, t in enumerate(tables) if t.num_rows]
     if not parts:
         return counts
     combined = pa.concat_tables([t for _, t in parts])
     job = pa.concat_arrays([pa.repeat(pa.scalar(i, pa.int32()), t.num_rows) for i, t in parts])
-    keys = combined.select(list(_KEYS[name]))
-    keep = _first_occurrences(keys)
-    if keep is not None:
-        combined, job, keys = combined.take(keep), job.take(keep), keys.take(keep)
-    if check_stored:
-        stored = _stored_rows(con, name, keys)
-        if len(stored):
-            mask = pc.invert(pc.is_in(pa.array(range(combined.num_rows), pa.int64()), value_set=stored))
-            combined, job = combined.filter(mask), job.filter(mask)
+    if name in schema.KEYS_CHECKED_BY_WRITER:
+        if span_keys is None:
+            raise StoreError(f"{name}: inserting needs the stored keys (store.span_keys)")
+        combined, job = _new_spans(con, combined, job, span_keys)
+    else:
+        keys = combined.select(list(_KEYS[name]))
+        keep = _first_occurrences(keys)
+        if keep is not None:
+            combined, job, keys = combined.take(keep), job.take(keep), keys.take(keep)
+        if check_stored:
+            stored = _stored_rows(con, name, keys).to_numpy()
+            if len(stored):
+                combined, job = _drop_rows((combined, job), stored, combined.num_rows)
     insert_plain(con, name, combined, positional=positional)
     for entry in pc.value_counts(job).to_pylist():
         counts[entry["values"]] = entry["counts"]
@@ -261,16 +324,18 @@ def insert_group(
     ingested_ns: int,
     *,
     check_stored: bool,
+    span_keys: SpanKeys,
     positional: frozenset[str] = frozenset(),
 ) -> list[WriteResult]:
     """Insert the conformed ``batches`` of one group commit inside the current transaction; return
-    what was new per batch. See ``_insert_table`` for ``check_stored``; ``positional`` is
+    what was new per batch. See ``_insert_table`` for ``check_stored`` and ``span_keys`` (whose
+    staged hashes the caller commits or discards with the transaction); ``positional`` is
     ``positional_tables(con)``."""
     written: dict[str, list[int]] = {}
     for name in _BATCH_TABLES:
         tables = [_stamp(getattr(b, name), name, ingested_ns) for b in batches]
         written[name] = _insert_table(
-            con, name, tables, check_stored=check_stored, positional=name in positional
+            con, name, tables, check_stored=check_stored, positional=name in positional, span_keys=span_keys
         )
     return [
         WriteResult(

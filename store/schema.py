@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _STR = pa.string()
 _I64 = pa.int64()
@@ -272,7 +272,9 @@ REPORTS = pa.schema(
     ]
 )
 
-#: (table name, Arrow schema, primary key). The primary key makes writes idempotent.
+#: (table name, Arrow schema, key). The key makes writes idempotent: a row whose key is stored
+#: already is not stored again. DuckDB enforces it as the primary key, except for the tables of
+#: ``KEYS_CHECKED_BY_WRITER``.
 TABLES: tuple[tuple[str, pa.Schema, tuple[str, ...]], ...] = (
     ("spans", SPANS, ("trace_id", "span_id")),
     ("span_events", SPAN_EVENTS, ("trace_id", "span_id", "idx")),
@@ -284,6 +286,10 @@ TABLES: tuple[tuple[str, pa.Schema, tuple[str, ...]], ...] = (
     ("trace_analysis", TRACE_ANALYSIS, ("trace_id",)),
     ("reports", REPORTS, ("report_id",)),
 )
+
+#: Tables whose key is not a DuckDB primary key: the writer checks it itself (``store.span_keys``),
+#: because DuckDB keeps a primary key's index resident, ~60-70 bytes per row for the span ids.
+KEYS_CHECKED_BY_WRITER = frozenset({"spans"})
 
 _DUCK_TYPES = {
     pa.string(): "VARCHAR",
@@ -300,10 +306,17 @@ def stored(name: str, table_schema: pa.Schema) -> tuple[str, pa.Schema]:
     return (SPAN_ROWS_TABLE, SPAN_ROWS) if name == "spans" else (name, table_schema)
 
 
-def create_table_sql(name: str, schema: pa.Schema, key: tuple[str, ...]) -> str:
-    """DDL for one table, derived from its Arrow schema."""
-    cols = ",\n  ".join(f"{f.name} {_DUCK_TYPES[f.type]}" for f in schema)
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols},\n  PRIMARY KEY ({', '.join(key)})\n)"
+def create_table_sql(name: str, schema: pa.Schema, key: tuple[str, ...] | None) -> str:
+    """DDL for one table, derived from its Arrow schema; ``key``: its primary key, if any."""
+    cols = [f"{f.name} {_DUCK_TYPES[f.type]}" for f in schema]
+    if key:
+        cols.append(f"PRIMARY KEY ({', '.join(key)})")
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def primary_key(name: str, key: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The DuckDB primary key of ``TABLES``' table ``name`` with ``key`` (None: the writer checks it)."""
+    return None if name in KEYS_CHECKED_BY_WRITER else key
 
 
 def empty_table(schema: pa.Schema) -> pa.Table:

@@ -4,9 +4,11 @@ Callers enqueue and block; one thread commits. The queue is bounded by items (sp
 + metric points, still counted while their commit runs); a batch that does not fit is refused at
 once with ``StoreBusy``. The writer thread takes every job that is ready, inserts them in ONE
 transaction (group commit), COMMITs (DuckDB's WAL makes the commit durable), and only then resolves
-each caller's future - so nothing is acknowledged that is not committed. A group holding a row
-that is already stored is redone with stored keys filtered out (see ``store.ingest`` for why that
-order); a group that fails otherwise is retried job by job, so a bad batch fails alone. After
+each caller's future - so nothing is acknowledged that is not committed. Spans already stored are
+dropped before the insert, by the hashes of the stored span keys the writer holds
+(``store.span_keys``, read from the file at the first write of spans); a group holding another
+row that is already stored is redone with stored keys filtered out (see ``store.ingest`` for why
+that order); a group that fails otherwise is retried job by job, so a bad batch fails alone. After
 commits - when writes pause, and at least every ``maintenance_interval_s`` under load - the
 maintenance pass (``store.maintenance``) updates agents, log content and ``traces`` for the traces
 touched since the last pass.
@@ -37,7 +39,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from store import ingest
+from store import ingest, schema
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
 from store.database import cursor, open_database, read_meta, translate_errors, write_meta
@@ -45,6 +47,7 @@ from store.errors import StoreBusy, StoreClosed, StoreError
 from store.journal import Journal, Record, holds_kept_aside, holds_records, journal_dir
 from store.maintenance import NO_NEW_SPANS, run_maintenance, unmaintained_traces
 from store.reader import ConnectionReader
+from store.span_keys import SpanKeys
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,7 @@ class DuckStoreWriter:
         with translate_errors("configuring the store"):
             self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
             self._positional = ingest.positional_tables(self._con)
+        self._span_keys: SpanKeys | None = None  # loaded by the writer thread when first needed
         self._wal = self.path.with_name(self.path.name + ".wal")
         self._checkpoint_retry_at = 0.0
         self._items_since_checkpoint = 0
@@ -613,8 +617,9 @@ class DuckStoreWriter:
             self._done(job, result)
 
     def _commit_dedup(self, jobs: list[_Job]) -> list[Any]:
-        """Commit ``jobs``; when a row turns out to be stored already (the primary key refused
-        it), redo them filtering stored keys - see ``store.ingest`` for why this order."""
+        """Commit ``jobs``; when a row turns out to be stored already (a primary key refused it:
+        any table but ``spans``), redo them filtering stored keys - see ``store.ingest`` for why
+        this order."""
         try:
             return self._commit(jobs, check_stored=False)
         except duckdb.ConstraintException:
@@ -624,6 +629,7 @@ class DuckStoreWriter:
         con = self._con
         now = time.time_ns()
         writes = [j for j in jobs if j.batch is not None]
+        span_keys = self._loaded_span_keys() if writes else SpanKeys()
         con.execute("BEGIN TRANSACTION")
         try:
             written = ingest.insert_group(
@@ -631,6 +637,7 @@ class DuckStoreWriter:
                 [j.batch for j in writes if j.batch is not None],
                 now,
                 check_stored=check_stored,
+                span_keys=span_keys,
                 positional=self._positional,
             )
             by_job: dict[int, Any] = {id(j): r for j, r in zip(writes, written, strict=True)}
@@ -642,9 +649,11 @@ class DuckStoreWriter:
                 write_meta(con, {_APPLIED_KEY: str(applied)})
             con.execute("COMMIT")
         except BaseException:
+            span_keys.discard()
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 con.execute("ROLLBACK")
             raise
+        span_keys.commit()
         for job in jobs:
             self._touched |= job.touched
             self._touched_from = min(self._touched_from, job.earliest_start)
@@ -653,6 +662,14 @@ class DuckStoreWriter:
         if applied > self._applied_seq:
             self._set_applied(applied)
         return [by_job[id(j)] for j in jobs]
+
+    def _loaded_span_keys(self) -> SpanKeys:
+        """The stored span keys, read from the file at the first write of spans (a process that
+        only writes findings, ``faultlens analyze``, never reads them): ~0.1 s per million spans."""
+        if self._span_keys is None:
+            with translate_errors("reading the stored span keys"):
+                self._span_keys = SpanKeys.load(self._con, schema.SPAN_ROWS_TABLE)
+        return self._span_keys
 
     def _set_applied(self, seq: int) -> None:
         """Journal records up to ``seq`` are applied (or quarantined): wake the readers waiting

@@ -271,8 +271,8 @@ def test_group_with_stored_and_in_group_duplicates_counts_per_caller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One group commit holding a new batch, a batch repeating stored spans and one repeating the
-    first batch: the primary key refuses the fast path, the redo filters, each caller gets its own
-    counts and the earliest caller's rows win."""
+    first batch: the stored span keys find the repeated ones, each caller gets its own counts and
+    the earliest caller's rows win."""
     w = DuckStoreWriter(tmp_path / "s.duckdb")
     try:
         w.write(IngestBatch(spans=span_rows(3, trace="0a" * 16)))

@@ -1,0 +1,113 @@
+"""Which span keys (trace id, span id) are stored: the writer's duplicate check for ``spans``.
+
+``span_rows`` has no primary key. DuckDB's index for one was an ART over the two text ids that it
+keeps resident, ~60-70 bytes per stored span (a store of 100 million spans needed ~6-7 GB of RAM
+for it, and with a memory cap inserts failed once it filled the cap), and maintaining it cost
+~1.1-1.9 µs of the writer thread per span. ``SpanKeys`` holds a 64-bit hash of every stored key
+instead, ~8 bytes per span, in a few sorted NumPy arrays (levels, each at least ``_GROWTH`` times
+larger than the next, merged as they fill: a log-structured set), and is rebuilt from the stored
+keys when the writer opens the file.
+
+Contract (the writer thread is its only user):
+- ``hashes(keys)``: the hash of each row of a table of ``trace_id``, ``span_id`` (in-process only:
+  never stored, so its function may change between releases).
+- ``maybe_stored(hashes)``: per hash, whether a stored key has it. False is certain; True means the
+  key is stored or, with odds of about n / 2^64 for n stored spans, another key shares the hash,
+  so a caller that must be exact checks the True rows against the table (``store.ingest``).
+- ``stage(hashes)`` during a transaction, then ``commit()`` after its COMMIT or ``discard()`` after
+  a rollback: only committed keys count as stored.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+
+Hashes = npt.NDArray[np.uint64]
+
+#: Each level holds at least this many times the hashes of the next, smaller one; an added level
+#: is merged into the one before it until that holds. Fewer, larger merges against fewer levels
+#: to search: with 4, a million stored spans sit in about five levels.
+_GROWTH = 4
+_LOAD_BATCH_ROWS = 1 << 20
+
+
+def hashes(keys: pa.Table) -> Hashes:
+    """The 64-bit hash of each (trace_id, span_id) row of ``keys`` (no nulls), in row order."""
+    frame = pl.from_arrow(keys.select(["trace_id", "span_id"]))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.hash_rows(seed=0).to_numpy().astype(np.uint64, copy=False)
+
+
+def sorted_unique(values: Hashes) -> Hashes:
+    """The distinct ``values``, ascending. (``np.unique`` hashes first in NumPy 2: ~60 times
+    slower on these arrays.)"""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    distinct = np.empty(len(ordered), dtype=np.bool_)
+    distinct[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=distinct[1:])
+    return ordered if distinct.all() else ordered[distinct]
+
+
+class SpanKeys:
+    """The hashes of the stored span keys (see the module docstring for the contract)."""
+
+    def __init__(self) -> None:
+        self._levels: list[Hashes] = []
+        self._staged: list[Hashes] = []
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection, table: str) -> SpanKeys:
+        """The keys stored in ``table`` (read in batches of ``_LOAD_BATCH_ROWS``)."""
+        keys = cls()
+        reader = con.sql(f"SELECT trace_id, span_id FROM {table}").to_arrow_reader(_LOAD_BATCH_ROWS)
+        parts = [hashes(pa.Table.from_batches([b])) for b in reader if b.num_rows]
+        if parts:
+            keys._levels.append(sorted_unique(np.concatenate(parts)))
+        return keys
+
+    def __len__(self) -> int:
+        return sum(len(level) for level in self._levels)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(level.nbytes for level in self._levels)
+
+    def maybe_stored(self, values: Hashes) -> npt.NDArray[np.bool_]:
+        """Per value of ``values``: might a committed key have it (see the contract)?"""
+        found = np.zeros(len(values), dtype=np.bool_)
+        if not len(values):
+            return found
+        for level in self._levels:
+            at = np.searchsorted(level, values)
+            np.minimum(at, len(level) - 1, out=at)
+            found |= level[at] == values
+        return found
+
+    def stage(self, values: Hashes) -> None:
+        """Count ``values`` as stored once ``commit`` is called."""
+        if len(values):
+            self._staged.append(values)
+
+    def discard(self) -> None:
+        """The staged values' transaction was rolled back."""
+        self._staged.clear()
+
+    def commit(self) -> None:
+        """The staged values' transaction committed: they are stored keys now."""
+        if not self._staged:
+            return
+        added = sorted_unique(np.concatenate(self._staged))
+        self._staged.clear()
+        levels = self._levels
+        levels.append(added)
+        while len(levels) > 1 and len(levels[-2]) < _GROWTH * len(levels[-1]):
+            last = levels.pop()
+            merged = np.concatenate((levels.pop(), last))
+            merged.sort(kind="stable")  # two sorted runs: a merge
+            levels.append(merged)
