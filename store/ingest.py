@@ -265,12 +265,14 @@ def _new_spans(
     row wins) and without the spans stored already; their key hashes are staged in ``span_keys``
     for the commit."""
     h = hashes(spans)
-    if len(sorted_unique(h)) < len(h):  # equal hashes: compare the keys themselves
+    distinct = sorted_unique(h)
+    if len(distinct) < len(h):  # equal hashes: compare the keys themselves
         keep = _first_occurrences(spans.select(list(_KEYS["spans"])))
         if keep is not None:
             spans, job, h = spans.take(keep), job.take(keep), h[keep.to_numpy()]
-    maybe = np.flatnonzero(span_keys.maybe_stored(h))
-    if len(maybe):
+    hits = distinct[span_keys.maybe_stored(distinct)]  # ascending values: a faster search
+    if len(hits):
+        maybe = np.flatnonzero(np.isin(h, hits))
         stored = maybe[_stored_spans(con, spans.select([*_KEYS["spans"], "start_ns"]).take(maybe))]
         if len(stored):
             spans, job = _drop_rows((spans, job), stored, len(h))

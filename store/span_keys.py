@@ -79,7 +79,8 @@ class SpanKeys:
         return sum(level.nbytes for level in self._levels)
 
     def maybe_stored(self, values: Hashes) -> npt.NDArray[np.bool_]:
-        """Per value of ``values``: might a committed key have it (see the contract)?"""
+        """Per value of ``values``: might a committed key have it (see the contract)? Values in
+        ascending order are found faster (each search starts where the last one ended)."""
         found = np.zeros(len(values), dtype=np.bool_)
         if not len(values):
             return found
