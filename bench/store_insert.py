@@ -1,5 +1,5 @@
 """Store benchmark: DuckDB insert throughput of realistic GenAI span rows, the dedup strategy the
-store uses (the writer's span key hashes + plain INSERT, ``store.span_keys``) against the
+store uses (the writer's hashes of the stored keys + plain INSERT, ``store.stored_keys``) against the
 alternatives (DuckDB's primary key, with a plain INSERT redone when it refuses a row or with
 INSERT OR IGNORE; no key and an anti-join + DISTINCT ON), the writer end to end (queue, group
 commit, maintenance), bytes per span on disk, and the cost of DuckDB's automatic checkpoints at
@@ -35,8 +35,14 @@ from store import schema  # noqa: E402
 from store.api import IngestBatch  # noqa: E402
 from store.config import StoreConfig  # noqa: E402
 from store.database import open_database  # noqa: E402
-from store.ingest import conform_batch, insert_group, insert_plain, positional_tables  # noqa: E402
-from store.span_keys import SpanKeys  # noqa: E402
+from store.ingest import (  # noqa: E402
+    conform_batch,
+    insert_group,
+    insert_plain,
+    load_stored_keys,
+    positional_tables,
+)
+from store.stored_keys import StoredKeys  # noqa: E402
 from store.writer import DuckStoreWriter  # noqa: E402
 
 SPANS_PER_TRACE = 32
@@ -133,7 +139,11 @@ def _open_strategy(path: Path, strategy: str) -> duckdb.DuckDBPyConnection:
 
 
 def _insert(
-    con: duckdb.DuckDBPyConnection, strategy: str, b: pa.Table, positional: frozenset[str], keys: SpanKeys
+    con: duckdb.DuckDBPyConnection,
+    strategy: str,
+    b: pa.Table,
+    positional: frozenset[str],
+    keys: dict[str, StoredKeys],
 ) -> None:
     """One batch by ``strategy``; ``positional`` is ``positional_tables(con)`` and ``keys`` the
     stored span keys, each looked up once per open as the writer does."""
@@ -142,7 +152,7 @@ def _insert(
     b = conform_batch(IngestBatch(spans=b)).spans
     con.execute("BEGIN TRANSACTION")
     if strategy.startswith("store"):
-        insert_group(con, [IngestBatch(spans=b)], time.time_ns(), check_stored=False, span_keys=keys)
+        insert_group(con, [IngestBatch(spans=b)], time.time_ns(), keys)
     elif strategy == "primary key + plain INSERT":  # the store's way until schema version 3
         try:
             insert_plain(con, "spans", b)
@@ -167,7 +177,8 @@ def _insert(
             )
         con.unregister("_in")
     con.execute("COMMIT")
-    keys.commit()
+    for k in keys.values():
+        k.commit()
 
 
 def _preload(con: duckdb.DuckDBPyConnection, rows: int) -> None:
@@ -195,7 +206,7 @@ def bench_dedup(tmp: Path, size: int, stored: int, repeats: int) -> dict[str, tu
         try:
             _preload(con, stored)
             positional = positional_tables(con) if strategy.startswith("store") else frozenset()
-            keys = SpanKeys.load(con, schema.SPAN_ROWS_TABLE)
+            keys = load_stored_keys(con) if strategy.startswith("store") else {}
             times = []
             for b in batches:
                 t = time.perf_counter()
@@ -287,14 +298,15 @@ def bench_checkpoint(tmp: Path, batches: list[pa.Table], threshold: str) -> tupl
     con.execute(f"SET checkpoint_threshold = '{threshold}'")
     rows = sum(b.num_rows for b in batches)
     positional = positional_tables(con)
-    keys = SpanKeys()
+    keys = load_stored_keys(con)
     t = time.perf_counter()
     for i in range(0, len(batches), 8):
         con.execute("BEGIN TRANSACTION")
         group = [conform_batch(IngestBatch(spans=b)) for b in batches[i : i + 8]]
-        insert_group(con, group, T0, check_stored=False, span_keys=keys, positional=positional)
+        insert_group(con, group, T0, keys, positional=positional)
         con.execute("COMMIT")
-        keys.commit()
+        for k in keys.values():
+            k.commit()
     committed = time.perf_counter() - t
     con.execute("CHECKPOINT")
     total = time.perf_counter() - t

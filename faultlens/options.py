@@ -49,8 +49,8 @@ def db_memory_limit_option(f: F) -> F:
         default=None,
         callback=_memory_size,
         help="Cap on the store's DuckDB memory, e.g. 2GB (default: DuckDB's own, 80% of RAM). Table "
-        "blocks are evicted to stay under it. Held outside it: the hashes of the stored span keys (8 "
-        "bytes per stored span).",
+        "blocks are evicted to stay under it. Held outside it: the hashes of the stored keys of spans, "
+        "span events and links, log records and metric points (8 bytes per row).",
     )(f)
 
 

@@ -4,7 +4,9 @@ Where things are:
 - ``api`` / ``schema`` / ``errors``: the contracts (Protocols, Arrow schemas, exceptions).
 - ``database``: opening a file, schema version and migrations, duckdb error translation.
 - ``writer``: ``DuckStoreWriter``, the one owner of the write connection (bounded queue, group
-  commit, acknowledgement after COMMIT); ``ingest``: batch conforming and idempotent inserts;
+  commit, acknowledgement after COMMIT); ``ingest``: batch conforming and idempotent inserts,
+  with ``stored_keys`` (the hashes of the keys stored, instead of DuckDB primary keys);
+  ``journal``: the ingest journal (acknowledged batches before they are applied);
   ``maintenance`` + ``agents``: derived data after commits (agent resolution, GenAI log-event
   join, ``traces`` rows).
 - ``reader`` (``open_reader``), ``readonly`` (the SQL guard), ``query_server`` + ``discovery``:

@@ -53,16 +53,27 @@ def _store_span_text_once(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"ALTER TABLE {schema.SPAN_ROWS_TABLE} ADD COLUMN attributes_in_columns INTEGER")
 
 
+def _without_primary_key(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """``table`` without its primary key: DuckDB cannot drop one, so the table is copied (columns
+    in their stored order) and replaced."""
+    con.execute(f"CREATE TABLE {table}_copy AS SELECT * FROM {table}")
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {table}_copy RENAME TO {table}")
+
+
 def _drop_span_primary_key(con: duckdb.DuckDBPyConnection) -> None:
     """Version 3: ``span_rows`` without its primary key, whose index DuckDB keeps resident (the
-    writer checks span keys itself, ``store.span_keys``). DuckDB cannot drop a primary key, so the
-    table is copied (columns in their stored order) and replaced; the ``spans`` view over it is
-    dropped here and created again after migrating."""
-    rows = schema.SPAN_ROWS_TABLE
+    writer checks span keys itself, ``store.stored_keys``). The ``spans`` view over it is dropped
+    here and created again after migrating."""
     con.execute("DROP VIEW IF EXISTS spans")
-    con.execute(f"CREATE TABLE {rows}_v3 AS SELECT * FROM {rows}")
-    con.execute(f"DROP TABLE {rows}")
-    con.execute(f"ALTER TABLE {rows}_v3 RENAME TO {rows}")
+    _without_primary_key(con, schema.SPAN_ROWS_TABLE)
+
+
+def _drop_ingest_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 4: the other ingest tables (span events and links, logs, metrics) without their
+    primary keys, for the same reason."""
+    for name in ("span_events", "span_links", "logs", "metrics"):
+        _without_primary_key(con, name)
 
 
 #: Migrations to versions 2 .. ``schema.SCHEMA_VERSION``, ascending. A fresh file skips them all.
@@ -70,6 +81,7 @@ def _drop_span_primary_key(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "store each span text once: spans is a view over span_rows", _store_span_text_once),
     Migration(3, "span_rows without a primary key: the writer checks span keys", _drop_span_primary_key),
+    Migration(4, "no primary key on the other ingest tables either", _drop_ingest_primary_keys),
 )
 
 

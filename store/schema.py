@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _STR = pa.string()
 _I64 = pa.int64()
@@ -287,9 +287,18 @@ TABLES: tuple[tuple[str, pa.Schema, tuple[str, ...]], ...] = (
     ("reports", REPORTS, ("report_id",)),
 )
 
-#: Tables whose key is not a DuckDB primary key: the writer checks it itself (``store.span_keys``),
-#: because DuckDB keeps a primary key's index resident, ~60-70 bytes per row for the span ids.
-KEYS_CHECKED_BY_WRITER = frozenset({"spans"})
+#: The ingest tables, whose key is not a DuckDB primary key: the writer checks it itself
+#: (``store.stored_keys``), because DuckDB keeps a primary key's index resident (~60-70 bytes per
+#: row for the span ids). Per table, the time column that a copy sent again shares with the
+#: stored row (None: none), so that a suspected duplicate is looked up first among the stored
+#: rows of its times, whose row groups DuckDB finds by their statistics.
+KEYS_CHECKED_BY_WRITER: dict[str, str | None] = {
+    "spans": "start_ns",
+    "span_events": "time_ns",
+    "span_links": None,
+    "logs": "time_ns",
+    "metrics": "time_ns",
+}
 
 _DUCK_TYPES = {
     pa.string(): "VARCHAR",

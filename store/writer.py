@@ -4,11 +4,10 @@ Callers enqueue and block; one thread commits. The queue is bounded by items (sp
 + metric points, still counted while their commit runs); a batch that does not fit is refused at
 once with ``StoreBusy``. The writer thread takes every job that is ready, inserts them in ONE
 transaction (group commit), COMMITs (DuckDB's WAL makes the commit durable), and only then resolves
-each caller's future - so nothing is acknowledged that is not committed. Spans already stored are
-dropped before the insert, by the hashes of the stored span keys the writer holds
-(``store.span_keys``, read from the file at the first write of spans); a group holding another
-row that is already stored is redone with stored keys filtered out (see ``store.ingest`` for why
-that order); a group that fails otherwise is retried job by job, so a bad batch fails alone. After
+each caller's future - so nothing is acknowledged that is not committed. Rows already stored are
+dropped before the insert, by the hashes of the stored keys the writer holds (``store.stored_keys``,
+read from the file at the first write of a batch; see ``store.ingest``); a group that fails is
+retried job by job, so a bad batch fails alone. After
 commits - when writes pause, and at least every ``maintenance_interval_s`` under load - the
 maintenance pass (``store.maintenance``) updates agents, log content and ``traces`` for the traces
 touched since the last pass.
@@ -39,7 +38,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from store import ingest, schema
+from store import ingest
 from store.api import IngestBatch, WriteResult
 from store.config import StoreConfig
 from store.database import cursor, open_database, read_meta, translate_errors, write_meta
@@ -47,7 +46,7 @@ from store.errors import StoreBusy, StoreClosed, StoreError
 from store.journal import Journal, Record, holds_kept_aside, holds_records, journal_dir
 from store.maintenance import NO_NEW_SPANS, run_maintenance, unmaintained_traces
 from store.reader import ConnectionReader
-from store.span_keys import SpanKeys
+from store.stored_keys import StoredKeys
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,9 @@ class DuckStoreWriter:
         with translate_errors("configuring the store"):
             self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
             self._positional = ingest.positional_tables(self._con)
-        self._span_keys: SpanKeys | None = None  # loaded by the writer thread when first needed
+        self._stored_keys: dict[str, StoredKeys] | None = (
+            None  # loaded by the writer thread when first needed
+        )
         self._wal = self.path.with_name(self.path.name + ".wal")
         self._checkpoint_retry_at = 0.0
         self._items_since_checkpoint = 0
@@ -383,7 +384,7 @@ class DuckStoreWriter:
             job = self._batch_job(record.batch)
             if job is not None:
                 try:
-                    self._commit_dedup([job])
+                    self._commit([job])
                 except Exception as e:
                     log.warning(
                         "journaled batch %d kept in %s still cannot be applied: %s", record.seq, path, e
@@ -594,7 +595,7 @@ class DuckStoreWriter:
     def _commit_group(self, jobs: list[_Job]) -> None:
         started = time.monotonic()
         try:
-            results = self._commit_dedup(jobs)
+            results = self._commit(jobs)
         except Exception as e:
             if len(jobs) == 1:
                 self._fail(jobs[0], e)
@@ -602,7 +603,7 @@ class DuckStoreWriter:
                 log.warning("group commit of %d jobs failed (%s); committing them one by one", len(jobs), e)
                 for job in jobs:
                     try:
-                        (result,) = self._commit_dedup([job])
+                        (result,) = self._commit([job])
                     except Exception as one_error:
                         self._fail(job, one_error)
                     else:
@@ -616,28 +617,18 @@ class DuckStoreWriter:
         for job, result in zip(jobs, results, strict=True):
             self._done(job, result)
 
-    def _commit_dedup(self, jobs: list[_Job]) -> list[Any]:
-        """Commit ``jobs``; when a row turns out to be stored already (a primary key refused it:
-        any table but ``spans``), redo them filtering stored keys - see ``store.ingest`` for why
-        this order."""
-        try:
-            return self._commit(jobs, check_stored=False)
-        except duckdb.ConstraintException:
-            return self._commit(jobs, check_stored=True)
-
-    def _commit(self, jobs: list[_Job], *, check_stored: bool) -> list[Any]:
+    def _commit(self, jobs: list[_Job]) -> list[Any]:
         con = self._con
         now = time.time_ns()
         writes = [j for j in jobs if j.batch is not None]
-        span_keys = self._loaded_span_keys() if writes else SpanKeys()
+        stored = self._loaded_stored_keys() if writes else {}
         con.execute("BEGIN TRANSACTION")
         try:
             written = ingest.insert_group(
                 con,
                 [j.batch for j in writes if j.batch is not None],
                 now,
-                check_stored=check_stored,
-                span_keys=span_keys,
+                stored,
                 positional=self._positional,
             )
             by_job: dict[int, Any] = {id(j): r for j, r in zip(writes, written, strict=True)}
@@ -649,11 +640,13 @@ class DuckStoreWriter:
                 write_meta(con, {_APPLIED_KEY: str(applied)})
             con.execute("COMMIT")
         except BaseException:
-            span_keys.discard()
+            for keys in stored.values():
+                keys.discard()
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 con.execute("ROLLBACK")
             raise
-        span_keys.commit()
+        for keys in stored.values():
+            keys.commit()
         for job in jobs:
             self._touched |= job.touched
             self._touched_from = min(self._touched_from, job.earliest_start)
@@ -663,13 +656,14 @@ class DuckStoreWriter:
             self._set_applied(applied)
         return [by_job[id(j)] for j in jobs]
 
-    def _loaded_span_keys(self) -> SpanKeys:
-        """The stored span keys, read from the file at the first write of spans (a process that
-        only writes findings, ``faultlens analyze``, never reads them): ~0.1 s per million spans."""
-        if self._span_keys is None:
-            with translate_errors("reading the stored span keys"):
-                self._span_keys = SpanKeys.load(self._con, schema.SPAN_ROWS_TABLE)
-        return self._span_keys
+    def _loaded_stored_keys(self) -> dict[str, StoredKeys]:
+        """The keys stored in the ingest tables, read from the file at the first write of a batch
+        (a process that only writes findings, ``faultlens analyze``, never reads them): ~0.1 s per
+        million rows."""
+        if self._stored_keys is None:
+            with translate_errors("reading the stored keys"):
+                self._stored_keys = ingest.load_stored_keys(self._con)
+        return self._stored_keys
 
     def _set_applied(self, seq: int) -> None:
         """Journal records up to ``seq`` are applied (or quarantined): wake the readers waiting

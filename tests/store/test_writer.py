@@ -30,10 +30,12 @@ class Gate:
         self._release = threading.Event()
         real = ingest.insert_group
 
-        def gated(con: Any, batches: list[IngestBatch], now: int, **options: Any) -> list[WriteResult]:
+        def gated(
+            con: Any, batches: list[IngestBatch], now: int, *args: Any, **options: Any
+        ) -> list[WriteResult]:
             self.entered.set()
             assert self._release.wait(30)
-            return real(con, batches, now, **options)
+            return real(con, batches, now, *args, **options)
 
         monkeypatch.setattr(ingest, "insert_group", gated)
 

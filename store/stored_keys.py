@@ -1,24 +1,27 @@
-"""Which span keys (trace id, span id) are stored: the writer's duplicate check for ``spans``.
+"""Which keys a table stores: the writer's duplicate check for the ingest tables.
 
-``span_rows`` has no primary key. DuckDB's index for one was an ART over the two text ids that it
-keeps resident, ~60-70 bytes per stored span (a store of 100 million spans needed ~6-7 GB of RAM
-for it, and with a memory cap inserts failed once it filled the cap), and maintaining it cost
-~1.1-1.9 µs of the writer thread per span. ``SpanKeys`` holds a 64-bit hash of every stored key
-instead, ~8 bytes per span, in a few sorted NumPy arrays (levels, each at least ``_GROWTH`` times
-larger than the next, merged as they fill: a log-structured set), and is rebuilt from the stored
-keys when the writer opens the file.
+The ingest tables (``schema.KEYS_CHECKED_BY_WRITER``: spans, span events and links, log records,
+metric points) have no primary key. DuckDB's index for one is an ART that it keeps resident,
+~60-70 bytes per stored span for the two text ids (a store of 100 million spans needed ~6-7 GB of
+RAM for it, and with a memory cap inserts failed once it filled the cap), and maintaining it cost
+~1.1-1.9 µs of the writer thread per span. ``StoredKeys`` holds a 64-bit hash of every stored key
+of one table instead, ~8 bytes per row, in a few sorted NumPy arrays (levels, each at least
+``_GROWTH`` times larger than the next, merged as they fill: a log-structured set), and is rebuilt
+from the stored keys when the writer first writes to the file.
 
 Contract (the writer thread is its only user):
-- ``hashes(keys)``: the hash of each row of a table of ``trace_id``, ``span_id`` (in-process only:
-  never stored, so its function may change between releases).
+- ``hashes(keys)``: the hash of each row of a table of key columns (in-process only: never
+  stored, so its function may change between releases).
 - ``maybe_stored(hashes)``: per hash, whether a stored key has it. False is certain; True means the
-  key is stored or, with odds of about n / 2^64 for n stored spans, another key shares the hash,
-  so a caller that must be exact checks the True rows against the table (``store.ingest``).
+  key is stored or, with odds of about n / 2^64 for n stored rows, another key shares the hash, so
+  a caller that must be exact checks the True rows against the table (``store.ingest``).
 - ``stage(hashes)`` during a transaction, then ``commit()`` after its COMMIT or ``discard()`` after
   a rollback: only committed keys count as stored.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import duckdb
 import numpy as np
@@ -30,14 +33,14 @@ Hashes = npt.NDArray[np.uint64]
 
 #: Each level holds at least this many times the hashes of the next, smaller one; an added level
 #: is merged into the one before it until that holds. Fewer, larger merges against fewer levels
-#: to search: with 4, a million stored spans sit in about five levels.
+#: to search: with 4, a million stored rows sit in about five levels.
 _GROWTH = 4
 _LOAD_BATCH_ROWS = 1 << 20
 
 
 def hashes(keys: pa.Table) -> Hashes:
-    """The 64-bit hash of each (trace_id, span_id) row of ``keys`` (no nulls), in row order."""
-    frame = pl.from_arrow(keys.select(["trace_id", "span_id"]))
+    """The 64-bit hash of each row of ``keys`` (its key columns, in key order; no nulls)."""
+    frame = pl.from_arrow(keys)
     assert isinstance(frame, pl.DataFrame)
     return frame.hash_rows(seed=0).to_numpy().astype(np.uint64, copy=False)
 
@@ -54,18 +57,18 @@ def sorted_unique(values: Hashes) -> Hashes:
     return ordered if distinct.all() else ordered[distinct]
 
 
-class SpanKeys:
-    """The hashes of the stored span keys (see the module docstring for the contract)."""
+class StoredKeys:
+    """The hashes of one table's stored keys (see the module docstring for the contract)."""
 
     def __init__(self) -> None:
         self._levels: list[Hashes] = []
         self._staged: list[Hashes] = []
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, table: str) -> SpanKeys:
-        """The keys stored in ``table`` (read in batches of ``_LOAD_BATCH_ROWS``)."""
+    def load(cls, con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> StoredKeys:
+        """The keys (``columns``) stored in ``table``, read in batches of ``_LOAD_BATCH_ROWS``."""
         keys = cls()
-        reader = con.sql(f"SELECT trace_id, span_id FROM {table}").to_arrow_reader(_LOAD_BATCH_ROWS)
+        reader = con.sql(f"SELECT {', '.join(columns)} FROM {table}").to_arrow_reader(_LOAD_BATCH_ROWS)
         parts = [hashes(pa.Table.from_batches([b])) for b in reader if b.num_rows]
         if parts:
             keys._levels.append(sorted_unique(np.concatenate(parts)))

@@ -1,6 +1,6 @@
-"""The writer's own check of span keys (``store.span_keys``), which replaced DuckDB's primary key
-on ``span_rows``: the set itself, exact counts even when every hash collides, duplicates across a
-restart, and the migration that drops the key from older files."""
+"""The writer's own check of the ingest tables' keys (``store.stored_keys``), which replaced
+DuckDB's primary keys: the set itself, exact counts even when every hash collides, duplicates
+across a restart, and the migrations that drop the keys from older files."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from store import ingest, schema
+from store import ingest, schema, stored_keys
 from store.api import IngestBatch
 from store.database import _INTERNAL_DDL, META_TABLE, connect, open_database
-from store.span_keys import SpanKeys, hashes, sorted_unique
+from store.stored_keys import StoredKeys, hashes, sorted_unique
 from store.writer import DuckStoreWriter
-from tests.store.conftest import span_rows
+from tests.store.conftest import decode_request, load_fixture, span_rows
 
 
 def _keys(n: int, first: int = 0) -> pa.Table:
@@ -29,7 +29,7 @@ def _keys(n: int, first: int = 0) -> pa.Table:
 
 
 def test_only_committed_keys_count_as_stored() -> None:
-    keys = SpanKeys()
+    keys = StoredKeys()
     first, second = hashes(_keys(100)), hashes(_keys(100, first=100))
     keys.stage(first)
     assert not keys.maybe_stored(first).any()  # staged is not stored
@@ -42,7 +42,7 @@ def test_only_committed_keys_count_as_stored() -> None:
 
 
 def test_many_commits_merge_into_levels_that_still_find_every_key() -> None:
-    keys = SpanKeys()
+    keys = StoredKeys()
     for i in range(300):
         keys.stage(hashes(_keys(37, first=37 * i)))
         keys.commit()
@@ -68,7 +68,7 @@ def test_loading_from_the_store_gives_the_hashes_of_arrow_batches(tmp_path: Path
     con = open_database(tmp_path / "s.duckdb")
     con.register("k", _keys(1000))
     con.execute(f"INSERT INTO {schema.SPAN_ROWS_TABLE} (trace_id, span_id) SELECT * FROM k")
-    loaded = SpanKeys.load(con, schema.SPAN_ROWS_TABLE)
+    loaded = StoredKeys.load(con, schema.SPAN_ROWS_TABLE, ("trace_id", "span_id"))
     con.close()
     as_views = _keys(1000).cast(pa.schema([("trace_id", pa.string_view()), ("span_id", pa.large_string())]))
     assert loaded.maybe_stored(hashes(as_views)).all() and len(loaded) == 1000
@@ -89,6 +89,73 @@ def test_counts_stay_exact_when_every_hash_collides(tmp_path: Path, monkeypatch:
         ]
         names = w.reader().query("SELECT name FROM spans WHERE trace_id = ? ORDER BY span_id", ["ab" * 16])
         assert names.column(0).to_pylist() == [f"span {i}" for i in range(4)] + ["late", "late"]
+
+
+_INGEST_TABLES = ("spans", "span_events", "span_links", "logs", "metrics")
+
+
+#: A span with two events and a link (no conformance fixture has them).
+_EVENTS_AND_LINKS = {
+    "resourceSpans": [
+        {
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+            "scopeSpans": [
+                {
+                    "spans": [
+                        {
+                            "traceId": "0f" * 16,
+                            "spanId": "0e" * 8,
+                            "name": "with events",
+                            "startTimeUnixNano": "1000",
+                            "endTimeUnixNano": "2000",
+                            "events": [
+                                {"timeUnixNano": "1100", "name": "first"},
+                                {"timeUnixNano": "1200", "name": "second"},
+                            ],
+                            "links": [{"traceId": "0d" * 16, "spanId": "0c" * 8}],
+                        }
+                    ]
+                }
+            ],
+        }
+    ]
+}
+
+
+def _stored_rows(path: Path, fixtures: list[str], times: int) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the ingest tables after writing the requests of ``fixtures`` (and
+    ``_EVENTS_AND_LINKS``) ``times`` times."""
+    requests = [r for name in fixtures for r in load_fixture(name)["requests"]]
+    requests.append({"signal": "traces", "body": _EVENTS_AND_LINKS})
+    with DuckStoreWriter(path) as w:
+        for _ in range(times):
+            for request in requests:
+                w.write(decode_request(request["signal"], request["body"]))
+        reader = w.reader()
+        return {
+            t: sorted(map(tuple, reader.query(f"SELECT * EXCLUDE (ingested_ns) FROM {t}").to_pylist()))
+            if t in ("spans", "logs", "metrics")
+            else sorted(tuple(r.values()) for r in reader.query(f"SELECT * FROM {t}").to_pylist())
+            for t in _INGEST_TABLES
+        }
+
+
+@pytest.mark.parametrize("collide", [False, True], ids=["hashes", "every-hash-colliding"])
+def test_every_ingest_table_stores_a_row_sent_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collide: bool
+) -> None:
+    """Spans with events and links, log records and metric points, all sent three times (and
+    once more after a restart): the same rows as sent once, whether or not the hashes tell
+    keys apart."""
+    fixtures = ["duplicates", "multi_agent_genai", "logs_after_span", "metrics", "orphans"]
+    once = _stored_rows(tmp_path / "once.duckdb", fixtures, 1)
+    assert all(once[t] for t in ("spans", "span_events", "span_links", "logs", "metrics"))
+    if collide:  # in both places that hash: the writer's inserts and the keys read back at open
+        for module in (ingest, stored_keys):
+            monkeypatch.setattr(module, "hashes", lambda keys: np.zeros(keys.num_rows, dtype=np.uint64))
+    path = tmp_path / "thrice.duckdb"
+    _stored_rows(path, fixtures, 3)
+    assert _stored_rows(path, fixtures, 1) == once
 
 
 def test_a_copy_with_another_start_time_is_still_a_duplicate(tmp_path: Path) -> None:
@@ -121,7 +188,7 @@ def _primary_keys(path: Path) -> set[str]:
         con.close()
 
 
-def test_a_version_2_file_loses_the_span_primary_key_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_version_2_file_loses_the_ingest_primary_keys_and_keeps_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "v2.duckdb"
     con = connect(path)  # a store as version 2 created it: every table with its primary key
     for name, table_schema, key in schema.TABLES:
@@ -134,12 +201,25 @@ def test_a_version_2_file_loses_the_span_primary_key_and_keeps_its_rows(tmp_path
         f"INSERT INTO {schema.SPAN_ROWS_TABLE} (trace_id, span_id, name, start_ns) "
         "SELECT trace_id, span_id, name, start_ns FROM old"
     )
+    con.execute("INSERT INTO logs (log_id, time_ns, body) VALUES ('l1', 5, 'kept')")
     con.close()
-    assert schema.SPAN_ROWS_TABLE in _primary_keys(path)
+    assert {schema.SPAN_ROWS_TABLE, "logs", "metrics"} <= _primary_keys(path)
     with DuckStoreWriter(path) as w:
         out = w.write(IngestBatch(spans=span_rows(4)))
         assert (out.spans_written, out.spans_duplicate) == (1, 3)
         names = w.reader().query("SELECT name FROM spans ORDER BY span_id").column(0).to_pylist()
         assert names == ["old", "old", "old", "span 3"]
-    keyed = _primary_keys(path)
-    assert schema.SPAN_ROWS_TABLE not in keyed and {"logs", "findings", "span_events"} <= keyed
+        logs = pa.table({"log_id": ["l1", "l2"], "time_ns": pa.array([5, 6], pa.int64())})
+        assert w.write(IngestBatch(logs=logs)).logs_written == 1
+        assert w.reader().query("SELECT body FROM logs ORDER BY log_id").column(0).to_pylist() == [
+            "kept",
+            None,
+        ]
+    assert _primary_keys(path) == {
+        "traces",
+        "findings",
+        "trace_analysis",
+        "reports",
+        META_TABLE,
+        "span_log_fill",
+    }
