@@ -7,10 +7,9 @@ transaction (group commit), COMMITs (DuckDB's WAL makes the commit durable), and
 each caller's future - so nothing is acknowledged that is not committed. Rows already stored are
 dropped before the insert, by the hashes of the stored keys the writer holds (``store.stored_keys``,
 read from the file at the first write of a batch; see ``store.ingest``); a group that fails is
-retried job by job, so a bad batch fails alone. After
-commits - when writes pause, and at least every ``maintenance_interval_s`` under load - the
-maintenance pass (``store.maintenance``) updates agents, log content and ``traces`` for the traces
-touched since the last pass.
+retried job by job, so a bad batch fails alone. After commits - when writes pause, and at least
+every ``maintenance_interval_s`` under load - the maintenance pass (``store.maintenance``) updates
+agents, log content and ``traces`` for the traces touched since the last pass.
 
 Checkpoints (compressing the WAL into the file) are what a commit costs most when DuckDB runs them
 at its default 16 MB of WAL: each one rewrites the table's open row groups, so small ones add up to
@@ -99,9 +98,8 @@ class DuckStoreWriter:
         with translate_errors("configuring the store"):
             self._con.execute(f"SET checkpoint_threshold = '{_CHECKPOINT_THRESHOLD}'")
             self._positional = ingest.positional_tables(self._con)
-        self._stored_keys: dict[str, StoredKeys] | None = (
-            None  # loaded by the writer thread when first needed
-        )
+        # The keys stored in the ingest tables: read by the writer thread when it first needs them.
+        self._stored_keys: dict[str, StoredKeys] | None = None
         self._wal = self.path.with_name(self.path.name + ".wal")
         self._checkpoint_retry_at = 0.0
         self._items_since_checkpoint = 0
