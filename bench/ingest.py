@@ -11,10 +11,11 @@ decoding, decode workers fed through pipes or through shared memory, and DuckDB'
 Figures from one run on one machine are comparable with each other, not across machines.
 
     python bench/ingest.py [--requests 120] [--batch 512] [--inflight 4] [--protocols grpc,http] [--analysis]
-                           [--configs 1/shared-memory/1/no-journal,1/shared-memory/1/journal] [--repeat 1]
+                           [--configs 1/shared-memory/1/no-journal,1/shared-memory/1/journal] [--repeat 3]
 
-The machine's load moves within minutes: `--repeat N` runs N rounds of every set-up, interleaved,
-and shows the median of each figure with every round's queryable spans/s.
+The machine's load moves within minutes, and a set-up's first round often meets a colder machine:
+`--repeat N` (3 by default) runs N rounds of every set-up, interleaved, and shows the median of each
+figure with every round's queryable spans/s.
 
 The default set-ups use serve's default number of decode workers (one core fewer than the
 machine has: 1 here on 2 cores).
@@ -336,7 +337,7 @@ def main() -> None:
     ap.add_argument(
         "--repeat",
         type=int,
-        default=1,
+        default=3,
         help="rounds of every set-up, interleaved; the table shows each figure's median",
     )
     args = ap.parse_args()
