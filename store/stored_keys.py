@@ -17,6 +17,12 @@ Contract (the writer thread is its only user):
   a caller that must be exact checks the True rows against the table (``store.ingest``).
 - ``stage(hashes)`` during a transaction, then ``commit()`` after its COMMIT or ``discard()`` after
   a rollback: only committed keys count as stored.
+
+Known limit (synthetic hashes, measured): a lookup costs ~130 ns per key on average up to a
+million stored keys, ~500 up to 20 million (``searchsorted`` misses the cache in large levels),
+and a merge into the largest level holds the writer thread ~15 ms at a million keys, ~0.4 s at 20
+million, growing with the level. A blocked Bloom filter in front of the levels (one cache line per
+key) and levels capped at a few million keys would bound both.
 """
 
 from __future__ import annotations
