@@ -2,7 +2,7 @@
 
 The ingest tables (``schema.KEYS_CHECKED_BY_WRITER``: spans, span events and links, log records,
 metric points) have no primary key. DuckDB's index for one is an ART that it keeps resident,
-~60-70 bytes per stored span for the two text ids (a store of 100 million spans needed ~6-7 GB of
+~60-70 bytes per stored span for the two text ids (a store of 100 million spans would need ~6-7 GB of
 RAM for it, and with a memory cap inserts failed once it filled the cap), and maintaining it cost
 ~1.1-1.9 µs of the writer thread per span. ``StoredKeys`` holds a 64-bit hash of every stored key
 of one table instead, ~8 bytes per row, in a few sorted NumPy arrays (levels, each at least
