@@ -284,6 +284,14 @@ Config = tuple[str, int, int | None, str, bool]  # protocol, decode workers, Duc
 Row = tuple[float, float, float, float, float, float, float, float]
 
 
+def _label(config: Config) -> str:
+    protocol, workers, threads, handoff, journal = config
+    return (
+        f"{protocol}, {workers} decode workers ({handoff}), db threads {threads or 'default'}, "
+        f"{'journal' if journal else 'no journal'}"
+    )
+
+
 def run_once(config: Config, bodies: list[bytes], total: int, inflight: int, analysis: bool) -> Row:
     """Send ``bodies`` (``total`` spans) to a fresh ``serve`` set up as ``config``; measure one row."""
     protocol, workers, threads, handoff, journal = config
@@ -364,11 +372,8 @@ def main() -> None:
     results = {c: tuple(map(statistics.median, zip(*rows, strict=True))) for c, rows in runs.items()}
     if args.repeat > 1:
         print(f"medians of {args.repeat} interleaved rounds; queryable spans/s of each round:")
-        for (protocol, workers, threads, handoff, journal), rows in runs.items():
-            print(
-                f"  {protocol}, {workers} decode workers ({handoff}), db threads {threads or 'default'}, "
-                f"{'journal' if journal else 'no journal'}: " + ", ".join(f"{r[1]:,.0f}" for r in rows)
-            )
+        for config, rows in runs.items():
+            print(f"  {_label(config)}: " + ", ".join(f"{r[1]:,.0f}" for r in rows))
     print(
         f"{'protocol':<8} {'decode workers':>14} {'hand-off':>13} {'db threads':>10} {'journal':>7} "
         f"{'acked spans/s':>14} {'queryable spans/s':>18} {'bytes/span':>11} {'peak RSS MB':>12} "
@@ -389,12 +394,8 @@ def main() -> None:
         + "); client: this process while sending."
     )
     base = results[configs[0]][1]
-    for (protocol, workers, threads, handoff, journal), value in results.items():
-        print(
-            f"queryable throughput {protocol}, {workers} decode workers ({handoff}), db threads "
-            f"{threads or 'default'}, {'journal' if journal else 'no journal'}, relative to the first "
-            f"row: {value[1] / base:.2f}"
-        )
+    for config, value in results.items():
+        print(f"queryable throughput {_label(config)}, relative to the first row: {value[1] / base:.2f}")
 
 
 if __name__ == "__main__":

@@ -214,22 +214,23 @@ def _first_occurrences(keys: pa.Table) -> pa.Array | None:
     return pc.take(rows, pc.sort_indices(rows)).combine_chunks()
 
 
-def _stored_rows(con: duckdb.DuckDBPyConnection, name: str, keys: pa.Table, where: str = "TRUE") -> pa.Array:
-    """Row numbers of ``keys`` whose key is already stored in ``name`` among its rows that match
+def _stored_rows(
+    con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table, where: str = "TRUE"
+) -> npt.NDArray[np.intp]:
+    """Row numbers of ``rows`` whose key is already stored in ``name`` among its rows that match
     ``where`` (SQL; all of them by default: one scan of its key columns)."""
     key = ", ".join(_KEYS[name])
-    numbered = keys.select(list(_KEYS[name])).append_column(
-        "_row", pa.array(range(keys.num_rows), pa.int64())
-    )
+    numbered = rows.select(list(_KEYS[name]))
+    numbered = numbered.append_column("_row", pa.array(range(rows.num_rows), pa.int64()))
     con.register("_faultlens_keys", numbered)
     try:
-        rows = con.execute(
+        found = con.execute(
             f"SELECT k._row FROM _faultlens_keys k SEMI JOIN (SELECT {key} FROM {_STORED[name][0]} "
             f"WHERE {where}) s USING ({key})"
         ).fetchall()
     finally:
         unregister_quietly(con, "_faultlens_keys")
-    return pa.array(sorted(r[0] for r in rows), pa.int64())
+    return np.array([r[0] for r in found], dtype=np.intp)
 
 
 def _stored_of(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> npt.NDArray[np.intp]:
@@ -242,11 +243,10 @@ def _stored_of(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> npt
     if time is not None:
         lo, hi = pc.min(rows.column(time)).as_py(), pc.max(rows.column(time)).as_py()
         if lo is not None:
-            near = _stored_rows(con, name, rows, f"{time} BETWEEN {int(lo)} AND {int(hi)}")
-            found[near.to_numpy()] = True
+            found[_stored_rows(con, name, rows, f"{time} BETWEEN {int(lo)} AND {int(hi)}")] = True
     rest = np.flatnonzero(~found)
     if len(rest):
-        found[rest[_stored_rows(con, name, rows.take(rest)).to_numpy()]] = True
+        found[rest[_stored_rows(con, name, rows.take(rest))]] = True
     return np.flatnonzero(found)
 
 
@@ -271,15 +271,13 @@ def _new_rows(
         keep = _first_occurrences(rows.select(key))
         if keep is not None:
             rows, job, h = rows.take(keep), job.take(keep), h[keep.to_numpy()]
-    hits = distinct[stored.maybe_stored(distinct)]  # ascending values: a faster search
-    if len(hits):
-        maybe = np.flatnonzero(np.isin(h, hits))
-        time = schema.KEYS_CHECKED_BY_WRITER[name]
-        found = maybe[_stored_of(con, name, rows.select(key + ([time] if time else [])).take(maybe))]
+    hit = stored.maybe_stored(distinct)  # ascending values: a faster search
+    if hit.any():
+        maybe = np.flatnonzero(np.isin(h, distinct[hit]))
+        found = maybe[_stored_of(con, name, rows.take(maybe))]
         if len(found):
             rows, job = _drop_rows((rows, job), found, len(h))
-            h = np.delete(h, found)
-    stored.stage(h)
+    stored.stage(distinct[~hit])  # the hashes found are in the set already
     return rows, job
 
 
