@@ -6,8 +6,9 @@ output, whatever its ratio; memory never exceeds about ``limit`` per request.
 
 from __future__ import annotations
 
-import zlib
 from typing import BinaryIO
+
+from isal import isal_zlib
 
 from collector.errors import MalformedPayload, PayloadTooLarge, UnsupportedMediaType
 
@@ -65,7 +66,7 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
         return body
     if enc not in ("gzip", "x-gzip"):
         raise UnsupportedMediaType(f"unsupported Content-Encoding: {enc[:40]}")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    inflater = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)  # zlib's API, ~3x faster
     out: list[bytes] = []
     produced = 0
     data = body
@@ -87,6 +88,6 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
             out.append(tail)
             if not inflater.eof:
                 raise MalformedPayload("truncated gzip body")
-    except zlib.error as e:
+    except isal_zlib.error as e:  # type: ignore[misc]  # a class; its stub declares an instance
         raise MalformedPayload(f"invalid gzip body: {e}") from e
     return b"".join(out)
