@@ -135,13 +135,15 @@ def _agent(agent_id: str | None, agent_name: str | None) -> Agent | None:
 def resolve_touched_agents(con: duckdb.DuckDBPyConnection, bound: int | None = None) -> int:
     """Re-resolve the spans of the touched traces that have no agent yet; return how many changed.
     ``bound``: see ``start_bound``."""
-    # Only traces with a span still unresolved: most spans resolve within their own batch.
+    # Only traces with a span still unresolved: most spans resolve within their own batch. The
+    # unresolved are found first, by a scan that reads the trace ids of only those rows (~2 ms per
+    # 57,344 spans where every span is resolved, against ~13 for reading every touched span).
+    starting = _starting(bound)
     rows = con.execute(
-        "WITH t AS (SELECT trace_id, span_id, parent_span_id, agent_id, agent_name, resolved_agent_id, "
-        f"resolved_agent_name, rowid FROM {_ROWS} "
-        f"WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND {_starting(bound)}) "
-        "SELECT * FROM t WHERE trace_id IN (SELECT trace_id FROM t "
-        "WHERE resolved_agent_id IS NULL AND resolved_agent_name IS NULL) ORDER BY trace_id"
+        "SELECT trace_id, span_id, parent_span_id, agent_id, agent_name, resolved_agent_id, "
+        f"resolved_agent_name, rowid FROM {_ROWS} WHERE {starting} AND trace_id IN ("
+        f"SELECT trace_id FROM {_ROWS} WHERE resolved_agent_id IS NULL AND resolved_agent_name IS NULL "
+        f"AND {starting} AND trace_id IN (SELECT trace_id FROM {_TOUCHED})) ORDER BY trace_id"
     ).fetchall()
     out_row: list[int] = []
     out_id: list[str | None] = []
@@ -265,11 +267,24 @@ def join_log_content(con: duckdb.DuckDBPyConnection, bound: int | None = None) -
 
 def _clamp(expr: str) -> str:
     """``expr`` as BIGINT, saturated: absurd input (tokens near 2^63, negative times) must not
-    overflow and fail the pass."""
-    return f"CAST(least(greatest(({expr})::HUGEINT, -9223372036854775808), 9223372036854775807) AS BIGINT)"
+    overflow and fail the pass. NULL stays NULL (``greatest`` alone would skip it and give the
+    minimum)."""
+    value = f"({expr})::HUGEINT"
+    return (
+        f"CAST(CASE WHEN {value} IS NULL THEN NULL "
+        f"ELSE least(greatest({value}, -9223372036854775808), 9223372036854775807) END AS BIGINT)"
+    )
+
+
+def _sorted_distinct(expr: str) -> str:
+    """SQL aggregate: the JSON array of the distinct non-null values of ``expr``, sorted."""
+    return f"coalesce(to_json(list_sort(list(DISTINCT {expr}) FILTER (WHERE {expr} IS NOT NULL))), '[]')"
 
 
 # Tokens are summed over model calls only: agent/workflow spans may repeat their children's usage.
+# One aggregate per trace, no sort (``bench/maintenance.py``: 57,344 spans in ~42 ms instead of
+# ~56 with DISTINCT ON for the root and ordered DISTINCT lists): the root is the span that is first
+# by (has a parent, start, id), the lists are sorted after they are made distinct.
 _UPSERT_TRACES = f"""
 INSERT INTO traces ({", ".join(schema.TRACES.names)})
 WITH s AS (
@@ -278,25 +293,19 @@ WITH s AS (
         ingested_ns
     FROM {schema.SPAN_ROWS_TABLE} WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND {{bound}}
 ),
-root AS (
-    SELECT DISTINCT ON (trace_id) trace_id, span_id, name, service_name FROM s
-    ORDER BY trace_id, parent_span_id IS NOT NULL, start_ns, span_id
-),
 orphans AS (
     SELECT c.trace_id, count(*) AS n FROM s c
+    ANTI JOIN s p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
     WHERE c.parent_span_id IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM s p WHERE p.trace_id = c.trace_id AND p.span_id = c.parent_span_id)
     GROUP BY c.trace_id
 ),
 agg AS (
     SELECT trace_id,
-        coalesce(to_json(list(DISTINCT service_name ORDER BY service_name)
-            FILTER (WHERE service_name IS NOT NULL)), '[]') AS services,
-        coalesce(to_json(list(DISTINCT resolved_agent_name ORDER BY resolved_agent_name)
-            FILTER (WHERE resolved_agent_name IS NOT NULL)), '[]') AS agents,
-        coalesce(to_json(list(DISTINCT coalesce(response_model, request_model)
-            ORDER BY coalesce(response_model, request_model))
-            FILTER (WHERE coalesce(response_model, request_model) IS NOT NULL)), '[]') AS models,
+        arg_min(struct_pack(span_id, name, service_name), (parent_span_id IS NOT NULL, start_ns, span_id))
+            AS root,
+        {_sorted_distinct("service_name")} AS services,
+        {_sorted_distinct("resolved_agent_name")} AS agents,
+        {_sorted_distinct("coalesce(response_model, request_model)")} AS models,
         min(start_ns) AS start_ns, max(end_ns) AS end_ns,
         count(*) AS span_count, count(*) FILTER (WHERE status_code = 2) AS error_count,
         {_clamp("coalesce(sum(input_tokens) FILTER (WHERE {llm}), 0)")} AS input_tokens,
@@ -308,12 +317,11 @@ log_times AS (
     SELECT trace_id, max(ingested_ns) AS n FROM logs
     WHERE trace_id IN (SELECT trace_id FROM {_TOUCHED}) AND {{recent_logs}} GROUP BY trace_id
 )
-SELECT a.trace_id, r.span_id, r.name, r.service_name, a.services, a.agents, a.models,
+SELECT a.trace_id, a.root.span_id, a.root.name, a.root.service_name, a.services, a.agents, a.models,
     a.start_ns, a.end_ns, {_clamp("a.end_ns::HUGEINT - a.start_ns")}, a.span_count, a.error_count,
     coalesce(o.n, 0),
     a.input_tokens, a.output_tokens, greatest(a.last_ingested_ns, l.n)
-FROM agg a JOIN root r USING (trace_id) LEFT JOIN orphans o USING (trace_id)
-    LEFT JOIN log_times l USING (trace_id)
+FROM agg a LEFT JOIN orphans o USING (trace_id) LEFT JOIN log_times l USING (trace_id)
 """.replace("{llm}", "coalesce(operation, '') NOT IN ('invoke_agent', 'create_agent', 'invoke_workflow')")
 
 
