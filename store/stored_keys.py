@@ -18,16 +18,24 @@ Contract (the writer thread is its only user):
 - ``stage(hashes)`` during a transaction, then ``commit()`` after its COMMIT or ``discard()`` after
   a rollback: only committed keys count as stored.
 
+A merge into a level of ``_BACKGROUND_MERGE_ROWS`` hashes or more runs on a thread of its own
+(NumPy releases the GIL while it copies and sorts), so the writer does not wait for it: the two
+levels are searched as they are until the merged one replaces them at a later ``commit``. Merged
+on the writer thread, the largest merge held it ~25 ms at 3 million keys and ~0.3 s at 15
+million, growing with the store; now a commit holds it ~3 ms at most up to 16 million, and
+commits cost the writer ~40 instead of ~105 ns per key, for lookups ~8% dearer (more levels while
+a merge runs, which also takes memory bandwidth) (``bench/stored_keys.py``).
+
 Known limit (synthetic hashes, measured): a lookup costs ~130 ns per key on average up to a
-million stored keys, ~500 up to 20 million (``searchsorted`` misses the cache in large levels),
-and a merge into the largest level holds the writer thread ~15 ms at a million keys, ~0.4 s at 20
-million, growing with the level. A blocked Bloom filter in front of the levels (one cache line per
-key) and levels capped at a few million keys would bound both.
+million stored keys, ~400-500 at 16-20 million (``searchsorted`` misses the cache in large
+levels). A blocked Bloom filter in front of the levels (one cache line per key) would bound it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -42,6 +50,26 @@ Hashes = npt.NDArray[np.uint64]
 #: to search: with 4, a million stored rows sit in about five levels.
 _GROWTH = 4
 _LOAD_BATCH_ROWS = 1 << 20
+#: A merge into a level this large runs on ``_merger``'s thread (see the module docstring).
+_BACKGROUND_MERGE_ROWS = 1 << 18
+
+log = logging.getLogger(__name__)
+_merger: ThreadPoolExecutor | None = None
+
+
+def _merge_thread() -> ThreadPoolExecutor:
+    """One thread for the large merges of every set (the writer thread's only)."""
+    global _merger
+    if _merger is None:
+        _merger = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faultlens-key-merge")
+    return _merger
+
+
+def _merge(larger: Hashes, smaller: Hashes) -> Hashes:
+    """Two sorted levels as one."""
+    merged = np.concatenate((larger, smaller))
+    merged.sort(kind="stable")  # two sorted runs: a merge
+    return merged
 
 
 def hashes(keys: pa.Table) -> Hashes:
@@ -69,6 +97,8 @@ class StoredKeys:
     def __init__(self) -> None:
         self._levels: list[Hashes] = []
         self._staged: list[Hashes] = []
+        #: The merge running on ``_merger``'s thread, of ``_levels[at]`` and ``_levels[at + 1]``.
+        self._merging: tuple[int, Future[Hashes]] | None = None
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> StoredKeys:
@@ -110,14 +140,57 @@ class StoredKeys:
 
     def commit(self) -> None:
         """The staged values' transaction committed: they are stored keys now."""
+        self._collect_merge(wait=False)
         if not self._staged:
             return
         added = sorted_unique(np.concatenate(self._staged))
         self._staged.clear()
+        self._levels.append(added)
+        self._settle()
+
+    def wait_for_merge(self) -> None:
+        """Let the merges on their own thread finish and take their places, until the levels are
+        settled (tests, benchmarks)."""
+        while self._merging is not None:
+            self._collect_merge(wait=True)
+            self._settle()
+
+    def _settle(self) -> None:
+        """Merge adjacent levels while one is not ``_GROWTH`` times the next (the smallest first);
+        hand a merge into a large level to ``_merger`` (one at a time: the levels of a running merge
+        and those before them are left alone until it is collected, which may leave a merged level
+        in the middle, so the whole list is looked at, not only its end)."""
         levels = self._levels
-        levels.append(added)
-        while len(levels) > 1 and len(levels[-2]) < _GROWTH * len(levels[-1]):
-            last = levels.pop()
-            merged = np.concatenate((levels.pop(), last))
-            merged.sort(kind="stable")  # two sorted runs: a merge
-            levels.append(merged)
+        while True:
+            floor = 0 if self._merging is None else self._merging[0] + 2
+            at = next(
+                (
+                    i
+                    for i in range(len(levels) - 2, floor - 1, -1)
+                    if len(levels[i]) < _GROWTH * len(levels[i + 1])
+                ),
+                None,
+            )
+            if at is None:
+                return
+            if len(levels[at]) >= _BACKGROUND_MERGE_ROWS:
+                if self._merging is None:
+                    self._merging = (at, _merge_thread().submit(_merge, levels[at], levels[at + 1]))
+                return
+            levels[at : at + 2] = [_merge(levels[at], levels[at + 1])]
+
+    def _collect_merge(self, *, wait: bool) -> None:
+        """Put a finished background merge in place of its two levels. If it failed (out of
+        memory), they stay as they are: still every stored hash, in one more level to search."""
+        if self._merging is None:
+            return
+        at, future = self._merging
+        if not wait and not future.done():
+            return
+        self._merging = None
+        try:
+            merged = future.result()
+        except Exception:
+            log.exception("merging %d stored key hashes failed; the levels stay unmerged", len(self))
+            return
+        self._levels[at : at + 2] = [merged]

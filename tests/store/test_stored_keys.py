@@ -4,6 +4,8 @@ across a restart, and the migrations that drop the keys from older files."""
 
 from __future__ import annotations
 
+import itertools
+import threading
 from pathlib import Path
 
 import duckdb
@@ -223,3 +225,64 @@ def test_a_version_2_file_loses_the_ingest_primary_keys_and_keeps_its_rows(tmp_p
         META_TABLE,
         "span_log_fill",
     }
+
+
+class _HeldMerges:
+    """Holds merges on the set's merge thread until ``release()`` (inline merges run as before);
+    ``fail`` makes the next held merge raise instead, as when memory runs out."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started = threading.Event()
+        self._release = threading.Event()
+        self.fail = False
+        real = stored_keys._merge
+
+        def merge(larger: stored_keys.Hashes, smaller: stored_keys.Hashes) -> stored_keys.Hashes:
+            if threading.current_thread().name.startswith("faultlens-key-merge"):
+                self.started.set()
+                assert self._release.wait(30)
+                if self.fail:
+                    self.fail = False
+                    raise MemoryError("simulated")
+            return real(larger, smaller)
+
+        monkeypatch.setattr(stored_keys, "_merge", merge)
+        monkeypatch.setattr(stored_keys, "_BACKGROUND_MERGE_ROWS", 256)
+
+    def release(self) -> None:
+        self._release.set()
+
+
+def _levels_settled(keys: StoredKeys) -> bool:
+    sizes = [len(level) for level in keys._levels]
+    return all(a >= stored_keys._GROWTH * b for a, b in itertools.pairwise(sizes))
+
+
+def test_a_large_merge_runs_beside_commits_that_still_find_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = _HeldMerges(monkeypatch)
+    keys = StoredKeys()
+    try:
+        for i in range(200):  # commits go on while the merge is held on its thread
+            keys.stage(hashes(_keys(37, first=37 * i)))
+            keys.commit()
+            assert keys.maybe_stored(hashes(_keys(37 * (i + 1)))).all()
+        assert held.started.is_set() and keys._merging is not None
+        assert not keys.maybe_stored(hashes(_keys(300, first=200 * 37))).any()
+    finally:
+        held.release()
+    keys.wait_for_merge()
+    assert keys._merging is None and _levels_settled(keys)
+    assert len(keys) == 200 * 37 and keys.maybe_stored(hashes(_keys(200 * 37))).all()
+
+
+def test_a_failed_large_merge_leaves_every_key_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = _HeldMerges(monkeypatch)
+    held.fail = True
+    held.release()
+    keys = StoredKeys()
+    for i in range(200):
+        keys.stage(hashes(_keys(37, first=37 * i)))
+        keys.commit()
+    keys.wait_for_merge()  # the first merge on the thread failed; later ones were tried again
+    assert not held.fail and _levels_settled(keys)
+    assert len(keys) == 200 * 37 and keys.maybe_stored(hashes(_keys(200 * 37))).all()
