@@ -34,6 +34,7 @@ levels). A blocked Bloom filter in front of the levels (one cache line per key) 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -52,6 +53,8 @@ _GROWTH = 4
 _LOAD_BATCH_ROWS = 1 << 20
 #: A merge into a level this large runs on ``_merger``'s thread (see the module docstring).
 _BACKGROUND_MERGE_ROWS = 1 << 18
+#: After such a merge failed (out of memory), the next one waits this long.
+_MERGE_RETRY_S = 30.0
 
 log = logging.getLogger(__name__)
 _merger: ThreadPoolExecutor | None = None
@@ -99,6 +102,7 @@ class StoredKeys:
         self._staged: list[Hashes] = []
         #: The merge running on ``_merger``'s thread, of ``_levels[at]`` and ``_levels[at + 1]``.
         self._merging: tuple[int, Future[Hashes]] | None = None
+        self._merge_after = 0.0  # monotonic time before which no such merge starts (after a failure)
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> StoredKeys:
@@ -150,7 +154,7 @@ class StoredKeys:
 
     def wait_for_merge(self) -> None:
         """Let the merges on their own thread finish and take their places, until the levels are
-        settled (tests, benchmarks)."""
+        settled or a merge failed (tests, benchmarks)."""
         while self._merging is not None:
             self._collect_merge(wait=True)
             self._settle()
@@ -174,14 +178,15 @@ class StoredKeys:
             if at is None:
                 return
             if len(levels[at]) >= _BACKGROUND_MERGE_ROWS:
-                if self._merging is None:
+                if self._merging is None and time.monotonic() >= self._merge_after:
                     self._merging = (at, _merge_thread().submit(_merge, levels[at], levels[at + 1]))
                 return
             levels[at : at + 2] = [_merge(levels[at], levels[at + 1])]
 
     def _collect_merge(self, *, wait: bool) -> None:
         """Put a finished background merge in place of its two levels. If it failed (out of
-        memory), they stay as they are: still every stored hash, in one more level to search."""
+        memory), they stay as they are: still every stored hash, in one more level to search; the
+        next large merge waits ``_MERGE_RETRY_S``."""
         if self._merging is None:
             return
         at, future = self._merging
@@ -192,5 +197,6 @@ class StoredKeys:
             merged = future.result()
         except Exception:
             log.exception("merging %d stored key hashes failed; the levels stay unmerged", len(self))
+            self._merge_after = time.monotonic() + _MERGE_RETRY_S
             return
         self._levels[at : at + 2] = [merged]
