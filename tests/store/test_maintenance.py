@@ -7,10 +7,10 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -115,9 +115,9 @@ def _expected(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(st.lists(_span, min_size=1, max_size=14), min_size=1, max_size=4))
 def test_the_summary_of_each_trace_is_computed_from_all_its_spans(
-    tmp_path_factory: Any, batches: list[list[dict[str, Any]]]
+    tmp_path_factory: pytest.TempPathFactory, batches: list[list[dict[str, Any]]]
 ) -> None:
-    path = Path(tmp_path_factory.mktemp("maintenance")) / "s.duckdb"
+    path = tmp_path_factory.mktemp("maintenance") / "s.duckdb"
     con = open_database(path, threads=1)
     try:
         stored = ingest.load_stored_keys(con)
