@@ -85,11 +85,10 @@ def main() -> None:
         first += args.requests
         t = time.perf_counter()
         for i in range(0, len(batches), GROUP):
-            con.execute("BEGIN TRANSACTION")
-            ingest.insert_group(con, batches[i : i + GROUP], time.time_ns(), stored, positional=positional)
-            con.execute("COMMIT")
-            for keys in stored.values():
-                keys.commit()
+            with ingest.keyed_transaction(con, stored):
+                ingest.insert_group(
+                    con, batches[i : i + GROUP], time.time_ns(), stored, positional=positional
+                )
         inserted = time.perf_counter() - t
         touched = set().union(*(ingest.touched_traces(b) for b in batches))
         timed.seconds = dict.fromkeys(STEPS, 0.0)

@@ -39,6 +39,7 @@ from store.ingest import (  # noqa: E402
     conform_batch,
     insert_group,
     insert_plain,
+    keyed_transaction,
     load_stored_keys,
     positional_tables,
 )
@@ -150,35 +151,32 @@ def _insert(
     cols = ", ".join(schema.SPAN_ROWS.names)
     rows = schema.SPAN_ROWS_TABLE
     b = conform_batch(IngestBatch(spans=b)).spans
-    con.execute("BEGIN TRANSACTION")
-    if strategy.startswith("store"):
-        insert_group(con, [IngestBatch(spans=b)], time.time_ns(), keys)
-    elif strategy == "primary key + plain INSERT":  # the store's way until schema version 3
-        try:
-            insert_plain(con, "spans", b)
-        except duckdb.ConstraintException:  # redo without the stored keys
-            con.execute("ROLLBACK")
-            con.execute("BEGIN TRANSACTION")
-            con.register("_in", b)
-            con.execute(
-                f"INSERT INTO {rows} ({cols}) SELECT {cols} FROM _in b WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {rows} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
-            )
-            con.unregister("_in")
-    else:
-        con.register("_in", b)
-        if strategy == "pk + INSERT OR IGNORE":
-            con.execute(f"INSERT OR IGNORE INTO {rows} ({cols}) SELECT {cols} FROM _in")
+    with keyed_transaction(con, keys):  # the strategies without a key set stage nothing
+        if strategy.startswith("store"):
+            insert_group(con, [IngestBatch(spans=b)], time.time_ns(), keys)
+        elif strategy == "primary key + plain INSERT":  # the store's way until schema version 3
+            try:
+                insert_plain(con, "spans", b)
+            except duckdb.ConstraintException:  # redo without the stored keys
+                con.execute("ROLLBACK")
+                con.execute("BEGIN TRANSACTION")
+                con.register("_in", b)
+                con.execute(
+                    f"INSERT INTO {rows} ({cols}) SELECT {cols} FROM _in b WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {rows} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
+                )
+                con.unregister("_in")
         else:
-            con.execute(
-                f"INSERT INTO {rows} ({cols}) SELECT {cols} FROM "
-                "(SELECT DISTINCT ON (trace_id, span_id) * FROM _in) b WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {rows} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
-            )
-        con.unregister("_in")
-    con.execute("COMMIT")
-    for k in keys.values():
-        k.commit()
+            con.register("_in", b)
+            if strategy == "pk + INSERT OR IGNORE":
+                con.execute(f"INSERT OR IGNORE INTO {rows} ({cols}) SELECT {cols} FROM _in")
+            else:
+                con.execute(
+                    f"INSERT INTO {rows} ({cols}) SELECT {cols} FROM "
+                    "(SELECT DISTINCT ON (trace_id, span_id) * FROM _in) b WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM {rows} s WHERE s.trace_id = b.trace_id AND s.span_id = b.span_id)"
+                )
+            con.unregister("_in")
 
 
 def _preload(con: duckdb.DuckDBPyConnection, rows: int) -> None:
@@ -301,12 +299,9 @@ def bench_checkpoint(tmp: Path, batches: list[pa.Table], threshold: str) -> tupl
     keys = load_stored_keys(con)
     t = time.perf_counter()
     for i in range(0, len(batches), 8):
-        con.execute("BEGIN TRANSACTION")
         group = [conform_batch(IngestBatch(spans=b)) for b in batches[i : i + 8]]
-        insert_group(con, group, T0, keys, positional=positional)
-        con.execute("COMMIT")
-        for k in keys.values():
-            k.commit()
+        with keyed_transaction(con, keys):
+            insert_group(con, group, T0, keys, positional=positional)
     committed = time.perf_counter() - t
     con.execute("CHECKPOINT")
     total = time.perf_counter() - t

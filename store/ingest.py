@@ -14,8 +14,9 @@ scan the whole table on EVERY statement in DuckDB 2.0.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -310,6 +311,24 @@ def load_stored_keys(con: duckdb.DuckDBPyConnection) -> dict[str, StoredKeys]:
     return {name: StoredKeys.load(con, _STORED[name][0], _KEYS[name]) for name in _BATCH_TABLES}
 
 
+@contextlib.contextmanager
+def keyed_transaction(con: duckdb.DuckDBPyConnection, stored: dict[str, StoredKeys]) -> Iterator[None]:
+    """One transaction on ``con`` for ``insert_group``s: COMMIT when the block ends, then the key
+    hashes they staged in ``stored`` count as stored; on an exception, ROLLBACK and discard them."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        for keys in stored.values():
+            keys.discard()
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
+            con.execute("ROLLBACK")
+        raise
+    for keys in stored.values():
+        keys.commit()
+
+
 def insert_group(
     con: duckdb.DuckDBPyConnection,
     batches: Sequence[IngestBatch],
@@ -320,7 +339,8 @@ def insert_group(
 ) -> list[WriteResult]:
     """Insert the conformed ``batches`` of one group commit inside the current transaction; return
     what was new per batch. ``stored``: ``load_stored_keys(con)``, kept up to date by the caller,
-    which commits or discards the hashes staged in them with the transaction; ``positional``:
+    which commits or discards the hashes staged in them with the transaction
+    (``keyed_transaction``); ``positional``:
     ``positional_tables(con)``."""
     if not batches:
         return []

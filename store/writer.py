@@ -620,8 +620,7 @@ class DuckStoreWriter:
         now = time.time_ns()
         writes = [j for j in jobs if j.batch is not None]
         stored = self._loaded_stored_keys() if writes else {}
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with ingest.keyed_transaction(con, stored):
             written = ingest.insert_group(
                 con,
                 [j.batch for j in writes if j.batch is not None],
@@ -636,15 +635,6 @@ class DuckStoreWriter:
             applied = max((j.seq for j in jobs), default=0)
             if applied > self._applied_seq:
                 write_meta(con, {_APPLIED_KEY: str(applied)})
-            con.execute("COMMIT")
-        except BaseException:
-            for keys in stored.values():
-                keys.discard()
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
-                con.execute("ROLLBACK")
-            raise
-        for keys in stored.values():
-            keys.commit()
         for job in jobs:
             self._touched |= job.touched
             self._touched_from = min(self._touched_from, job.earliest_start)

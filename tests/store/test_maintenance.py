@@ -124,11 +124,8 @@ def test_the_summary_of_each_trace_is_computed_from_all_its_spans(
         positional = ingest.positional_tables(con)
         for spans in batches:
             batch = ingest.conform_batch(IngestBatch(spans=_table(spans)))
-            con.execute("BEGIN TRANSACTION")
-            ingest.insert_group(con, [batch], time.time_ns(), stored, positional=positional)
-            con.execute("COMMIT")
-            for keys in stored.values():
-                keys.commit()
+            with ingest.keyed_transaction(con, stored):
+                ingest.insert_group(con, [batch], time.time_ns(), stored, positional=positional)
             run_maintenance(con, ingest.touched_traces(batch), ingest.earliest_start(batch))
         spans = con.sql(f"SELECT * FROM {schema.SPAN_ROWS_TABLE}").to_arrow_table().to_pylist()
         columns = [c for c in schema.TRACES.names if c not in ("trace_id", "last_ingested_ns")]
